@@ -1,0 +1,738 @@
+"""The import pipeline: discover -> skip unchanged -> parse -> upsert in batches -> report.
+
+`Importer(...).run(paths)` returns a `Report` and never prints; the management
+command shows it. Files are parsed by `itemfile` (in worker processes for large
+runs); everything the database needs is fetched once per batch, so the number of
+queries grows with the number of batches, not with the number of files.
+
+Transactions: each batch is one transaction. If the database refuses a batch, it is
+redone one file at a time, each in its own savepoint, so one bad file never takes
+others with it and nothing of a failed file stays behind.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from . import itemfile
+from .itemfile import FileError, Item, TaxonomyEntry
+from .merge import merge
+from .models import (
+    SLUG_MAX_LENGTH,
+    Article,
+    ArticleImage,
+    ImportRun,
+    Provider,
+    RelatedCoverage,
+    TaggedTopic,
+    Topic,
+    make_slug,
+    render_body,
+)
+
+logger = logging.getLogger("newsroom.import")
+
+SCALAR_FIELDS = (
+    "title",
+    "excerpt",
+    "body",
+    "category",
+    "type",
+    "web_url",
+    "original_url",
+    "amp_web_url",
+    "cdn_amp_web_url",
+    "published_at",
+    "quality",
+    "heat",
+    "status",
+    "secured",
+)
+LIST_FIELDS = ("topics", "images", "coverage")
+# Parsing in worker processes pays off only past this many files to parse.
+PARALLEL_THRESHOLD = 64
+
+
+@dataclass
+class Report:
+    files: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failures: list[dict] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # What a dry run would do / what a run did, file by file: (action, path).
+    actions: list[tuple[str, str]] = field(default_factory=list)
+    run: ImportRun | None = None
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        return (
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{len(self.conflicts)} conflicts, {self.failed} failed"
+        )
+
+
+@dataclass
+class _Parsed:
+    path: str
+    digest: str
+    result: Item | TaxonomyEntry | FileError
+
+
+def discover(paths: Iterable[str]) -> tuple[list[Path], list[FileError]]:
+    """Expand files, directories (recursively) and globs; stable order, YAML files first.
+
+    Taxonomy files are usually `.yaml`: loading them first means news items find
+    their topics already described.
+    """
+    found: dict[str, Path] = {}
+    errors = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            candidates = (p for p in path.rglob("*") if p.is_file())
+        elif path.is_file():
+            candidates = [path]
+        elif glob.has_magic(raw):
+            matches = [Path(p) for p in glob.glob(raw, recursive=True)]
+            candidates = []
+            for match in matches:
+                candidates += (
+                    [p for p in match.rglob("*") if p.is_file()] if match.is_dir() else [match]
+                )
+            if not matches:
+                errors.append(FileError(raw, "no file matches this pattern"))
+        else:
+            errors.append(FileError(raw, "no such file or directory"))
+            continue
+        for candidate in candidates:
+            if candidate.suffix.lower() in itemfile.SUFFIXES and candidate.name.upper() not in {
+                "README.MD",
+                "SCHEMA.MD",
+            }:
+                found.setdefault(str(candidate), candidate)
+    ordered = sorted(
+        found.values(),
+        key=lambda p: (p.suffix.lower() not in itemfile.YAML_SUFFIXES, str(p)),
+    )
+    return ordered, errors
+
+
+def _read_and_parse(job):
+    path, data, max_bytes, base_url = job
+    return itemfile.parse(path, data, max_bytes=max_bytes, base_url=base_url)
+
+
+def _parse_many(jobs):
+    return [_read_and_parse(job) for job in jobs]
+
+
+class Importer:
+    def __init__(
+        self,
+        *,
+        dry_run: bool = False,
+        batch_size: int = 250,
+        workers: int | None = None,
+        max_bytes: int | None = None,
+        base_url: str | None = None,
+        command: str = "",
+        progress: Callable[[int, int], None] | None = None,
+    ):
+        self.dry_run = dry_run
+        self.batch_size = batch_size
+        self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+        self.max_bytes = max_bytes or settings.NEWSROOM_IMPORT_MAX_BYTES
+        self.base_url = settings.NEWSROOM_SOURCE_BASE_URL if base_url is None else base_url
+        self.command = command
+        self.progress = progress
+        self.report = Report()
+        self._pending_parents: list[tuple[int, str, list[str], str]] = []
+        self._digests: dict[str, str] = {}
+        self._run: ImportRun | None = None
+
+    # -- the run ----------------------------------------------------------------
+
+    def run(self, paths: Iterable[str]) -> Report:
+        paths = list(paths)
+        files, errors = discover(paths)
+        report = self.report
+        report.files = len(files)
+        for error in errors:
+            self._fail(error)
+        run = None
+        if not self.dry_run:
+            run = ImportRun.objects.create(command=self.command, paths=paths, files=len(files))
+            report.run = run
+        self._run = run
+
+        if self.dry_run:
+            with transaction.atomic():
+                self._process(files)
+                transaction.set_rollback(True)
+        else:
+            self._process(files)
+
+        if run is not None:
+            run.finished_at = timezone.now()
+            run.created = report.created
+            run.updated = report.updated
+            run.unchanged = report.unchanged
+            run.conflicts = len(report.conflicts)
+            run.failed = report.failed
+            run.failures = report.failures
+            run.conflict_details = report.conflicts
+            run.warnings = report.warnings
+            run.save()
+        logger.info(
+            "import %s: %s (%d files)%s",
+            run.pk if run else "dry-run",
+            report.summary(),
+            report.files,
+            " [dry run]" if self.dry_run else "",
+        )
+        return report
+
+    def _process(self, files: list[Path]):
+        done = 0
+        total = len(files)
+        batches = [files[i : i + self.batch_size] for i in range(0, total, self.batch_size)]
+        parallel = self.workers > 1 and total >= PARALLEL_THRESHOLD
+        executor = (
+            ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("fork"))
+            if parallel
+            else None
+        )
+        try:
+            pending = None  # one batch parses in the workers while the previous one is written
+            for batch in batches:
+                jobs, skipped = self._prefilter(batch)
+                if executor is not None:
+                    parsing = self._submit(executor, jobs)
+                else:
+                    parsing = _parse_many(jobs)
+                if pending is not None:
+                    done += self._apply_parsed(*pending)
+                    self._tick(done, total)
+                pending = (jobs, parsing, skipped)
+            if pending is not None:
+                done += self._apply_parsed(*pending)
+                self._tick(done, total)
+        finally:
+            if executor is not None:
+                executor.shutdown()
+            self._resolve_parents()
+
+    def _submit(self, executor, jobs):
+        # Two chunks per batch so that both workers are busy.
+        half = max(1, len(jobs) // self.workers + 1)
+        return [executor.submit(_parse_many, jobs[i : i + half]) for i in range(0, len(jobs), half)]
+
+    def _apply_parsed(self, jobs, parsing, skipped) -> int:
+        """Write one parsed batch; `parsing` is a list of results or of futures of lists."""
+        if parsing and hasattr(parsing[0], "result"):
+            results = [result for future in parsing for result in future.result()]
+        else:
+            results = parsing
+        self._apply(
+            [
+                _Parsed(job[0], self._digests.pop(job[0]), result)
+                for job, result in zip(jobs, results, strict=True)
+            ]
+        )
+        return len(jobs) + skipped
+
+    def _tick(self, done, total):
+        if self.progress:
+            self.progress(done, total)
+
+    # -- before parsing: skip what has not changed since the last import ---------
+
+    def _prefilter(self, batch: list[Path]):
+        """Read and hash a batch; return the files to parse and how many were unchanged."""
+        read = []
+        for path in batch:
+            name = str(path)
+            try:
+                size = path.stat().st_size
+                if size > self.max_bytes:
+                    self._fail(itemfile._too_large(name, size, self.max_bytes))
+                    continue
+                data = path.read_bytes()
+            except OSError as exc:
+                self._fail(FileError(name, f"cannot read the file: {exc.strerror or exc}"))
+                continue
+            read.append((name, data, hashlib.sha256(data).hexdigest()))
+        known = set(
+            Article.objects.filter(import_hash__in=[d for _, _, d in read]).values_list(
+                "import_hash", flat=True
+            )
+        )
+        jobs = []
+        skipped = 0
+        for name, data, digest in read:
+            if digest in known:
+                self.report.unchanged += 1
+                self.report.actions.append(("unchanged", name))
+                skipped += 1
+            else:
+                self._digests[name] = digest
+                jobs.append((name, data, self.max_bytes, self.base_url))
+        return jobs, skipped + (len(batch) - len(read))
+
+    # -- writing a batch -----------------------------------------------------------
+
+    def _apply(self, parsed: list[_Parsed]):
+        good = []
+        for entry in parsed:
+            if isinstance(entry.result, FileError):
+                self._fail(entry.result)
+            else:
+                for warning in entry.result.warnings:
+                    self.report.warnings.append(f"{entry.path}: {warning}")
+                good.append(entry)
+        if not good:
+            return
+        # A web URL seen twice in one batch (two versions of a file) is applied in order.
+        rounds: list[list[_Parsed]] = [[]]
+        seen: set[str] = set()
+        for entry in good:
+            key = entry.result.web_url if isinstance(entry.result, Item) else None
+            if key is not None and key in seen:
+                rounds.append([])
+                seen = set()
+            if key is not None:
+                seen.add(key)
+            rounds[-1].append(entry)
+        for group in rounds:
+            self._apply_group(group)
+
+    def _apply_group(self, group: list[_Parsed]):
+        state = self._snapshot()
+        try:
+            with transaction.atomic():
+                self._write(group)
+            return
+        except DatabaseError as exc:
+            if len(group) == 1:
+                self._restore(state)
+                self._retry_single(group[0], exc)
+                return
+        self._restore(state)
+        for entry in group:  # isolate the file the database refuses
+            state = self._snapshot()
+            try:
+                with transaction.atomic():
+                    self._write([entry])
+            except DatabaseError as exc:
+                self._restore(state)
+                self._retry_single(entry, exc)
+
+    def _retry_single(self, entry: _Parsed, first_error: DatabaseError):
+        # A concurrent import may have created the same article or provider a moment
+        # ago: one retry sees it and updates instead of inserting.
+        if isinstance(first_error, IntegrityError):
+            state = self._snapshot()
+            try:
+                with transaction.atomic():
+                    self._write([entry])
+                return
+            except DatabaseError as exc:
+                self._restore(state)
+                first_error = exc
+        self._fail(FileError(entry.path, f"the database refused it: {first_error}"))
+
+    def _snapshot(self):
+        r = self.report
+        return (
+            r.created,
+            r.updated,
+            r.unchanged,
+            len(r.conflicts),
+            len(r.actions),
+            len(self._pending_parents),
+        )
+
+    def _restore(self, state):
+        r = self.report
+        r.created, r.updated, r.unchanged = state[0], state[1], state[2]
+        del r.conflicts[state[3] :]
+        del r.actions[state[4] :]
+        del self._pending_parents[state[5] :]
+
+    def _write(self, group: list[_Parsed]):
+        taxonomy = [e for e in group if isinstance(e.result, TaxonomyEntry)]
+        items = [e for e in group if isinstance(e.result, Item)]
+        for entry in taxonomy:
+            self._write_taxonomy(entry)
+        if items:
+            self._write_items(items)
+
+    # -- taxonomy -----------------------------------------------------------------
+
+    def _write_taxonomy(self, entry: _Parsed):
+        tax: TaxonomyEntry = entry.result
+        topic = (
+            Topic.objects.filter(slug=tax.slug).first()
+            or Topic.objects.filter(name=tax.name).first()
+        )
+        created = topic is None
+        if created:
+            topic = Topic(slug=tax.slug, name=tax.name)
+        before = _topic_state(topic)
+        if tax.kind == "topic" or created or topic.kind == Topic.Kind.TAG:
+            topic.kind = tax.kind
+            topic.name = tax.name if (tax.kind == "topic" or created) else topic.name
+            topic.slug = tax.slug
+            topic.short_name = tax.short_name
+            topic.description = tax.description
+            topic.keywords = tax.keywords
+            topic.hashtags = tax.hashtags
+            topic.images = tax.images
+            topic.services = tax.services
+            topic.taxonomy_data = tax.data
+        else:
+            # A tag file for a concept that already has a topic file: the topic file
+            # is the richer description; the tag only fills gaps.
+            topic.description = topic.description or tax.description
+            topic.taxonomy_data = {**topic.taxonomy_data, "tag": tax.data}
+        if created or _topic_state(topic) != before:
+            topic.save()
+            self.report.created += created
+            self.report.updated += not created
+            self.report.actions.append(("created" if created else "updated", entry.path))
+        else:
+            self.report.unchanged += 1
+            self.report.actions.append(("unchanged", entry.path))
+        if tax.parents:
+            self._pending_parents.append((topic.pk, tax.kind, tax.parents, entry.path))
+
+    def _resolve_parents(self):
+        """Parents may be described by files read later, so they are linked at the end."""
+        for topic_id, kind, parents, path in self._pending_parents:
+            field = "name" if kind == "topic" else "slug"
+            found = {
+                getattr(t, field): t
+                for t in Topic.objects.filter(**{f"{field}__in": parents}).exclude(pk=topic_id)
+            }
+            missing = [p for p in parents if p not in found]
+            if missing:
+                self.report.warnings.append(
+                    f"{path}: parent {', '.join(repr(m) for m in missing)} has no taxonomy file; "
+                    "not linked"
+                )
+            parent = next((found[p] for p in parents if p in found), None)
+            if parent is not None:
+                Topic.objects.filter(pk=topic_id).exclude(parent=parent).update(parent=parent)
+
+    # -- news items -----------------------------------------------------------------
+
+    def _write_items(self, entries: list[_Parsed]):
+        items = [e.result for e in entries]
+        providers = self._providers(items)
+        topics = self._topics(items)
+        existing = {
+            a.web_url: a
+            for a in Article.objects.filter(web_url__in=[i.web_url for i in items])
+            .select_related("provider")
+            .prefetch_related("tagged_topics__tag", "images", "coverage")
+        }
+        now = timezone.now()
+        new_articles: list[tuple[Article, dict]] = []
+        changed_articles: list[Article] = []
+        replace_lists: list[tuple[Article, dict, set[str]]] = []
+        slugs = self._free_slugs([e for e in entries if e.result.web_url not in existing])
+
+        for entry in entries:
+            item: Item = entry.result
+            theirs = item.field_values()
+            article = existing.get(item.web_url)
+            if article is None:
+                article = Article(
+                    provider=providers[item.provider_domain],
+                    slug=slugs[entry.path],
+                    body_html=render_body(item.body),
+                    went_live_at=now if theirs["status"] == Article.Status.PUBLISHED else None,
+                    **{name: _db_value(name, theirs[name]) for name in SCALAR_FIELDS},
+                )
+                self._stamp(article, entry, theirs, conflicts=[])
+                new_articles.append((article, theirs))
+                self.report.created += 1
+                self.report.actions.append(("created", entry.path))
+                continue
+
+            ours = article.current_values()
+            merged, conflicts = merge(article.imported, ours, theirs)
+            changed = {name for name in merged if merged[name] != ours[name]}
+            for name in changed & set(SCALAR_FIELDS):
+                setattr(article, name, _db_value(name, merged[name]))
+            if "provider" in changed:
+                article.provider = providers[merged["provider"]]
+            if "body" in changed:
+                article.body_html = render_body(article.body)
+            if article.status == Article.Status.PUBLISHED and article.went_live_at is None:
+                article.went_live_at = now
+            self._stamp(article, entry, theirs, conflicts)
+            article.updated_at = now if changed else article.updated_at
+            changed_articles.append(article)
+            if changed & set(LIST_FIELDS):
+                # A changed list is always the file's (the merge keeps ours otherwise).
+                replace_lists.append((article, theirs, changed & set(LIST_FIELDS)))
+            for conflict in conflicts:
+                self.report.conflicts.append(
+                    {"path": entry.path, "web_url": item.web_url, **conflict.to_dict()}
+                )
+            action = "updated" if changed else "unchanged"
+            self.report.updated += bool(changed)
+            self.report.unchanged += not changed
+            self.report.actions.append((action + (" (conflicts)" if conflicts else ""), entry.path))
+
+        if new_articles:
+            Article.objects.bulk_create([a for a, _ in new_articles], batch_size=500)
+        if changed_articles:
+            Article.objects.bulk_update(
+                changed_articles,
+                [*SCALAR_FIELDS, "provider", "body_html", "went_live_at", "imported",
+                 "import_hash", "source_path", "last_import_run", "import_conflicts",
+                 "updated_at"],
+                batch_size=500,
+            )  # fmt: skip
+
+        # Child rows: all of a new article's, and the changed lists of an updated one.
+        rows = [(a, values, set(LIST_FIELDS)) for a, values in new_articles] + replace_lists
+        if replace_lists:
+            ids_by_field = {
+                name: [a.pk for a, _, f in replace_lists if name in f] for name in LIST_FIELDS
+            }
+            TaggedTopic.objects.filter(content_object_id__in=ids_by_field["topics"]).delete()
+            ArticleImage.objects.filter(article_id__in=ids_by_field["images"]).delete()
+            RelatedCoverage.objects.filter(article_id__in=ids_by_field["coverage"]).delete()
+        self._write_children(rows, topics)
+        self._link_related_stories(
+            [a for a, _ in new_articles], [a for a, _, f in rows if "coverage" in f]
+        )
+
+    def _stamp(self, article: Article, entry: _Parsed, theirs: dict, conflicts):
+        article.imported = theirs
+        article.import_hash = entry.digest
+        article.source_path = entry.path
+        article.last_import_run = self._run
+        article.import_conflicts = [c.to_dict() for c in conflicts]
+
+    def _write_children(self, rows, topics: dict[str, Topic]):
+        tagged, images, coverage = [], [], []
+        for article, values, fields in rows:
+            if "topics" in fields:
+                tagged += [
+                    TaggedTopic(content_object=article, tag=topics[n]) for n in values["topics"]
+                ]
+            if "images" in fields:
+                images += [
+                    ArticleImage(
+                        article=article,
+                        position=position,
+                        url=d["url"],
+                        width=d.get("width"),
+                        height=d.get("height"),
+                        is_cached=d.get("is_cached"),
+                        title=d.get("title") or "",
+                    )
+                    for position, d in enumerate(values["images"])
+                ]
+            if "coverage" in fields:
+                coverage += [
+                    RelatedCoverage(
+                        article=article,
+                        position=position,
+                        title=d["title"],
+                        excerpt=d.get("excerpt") or "",
+                        published_at=_parse_iso(d.get("published_at")),
+                        url=d["url"],
+                        amp_web_url=d.get("amp_web_url") or "",
+                        cdn_amp_web_url=d.get("cdn_amp_web_url") or "",
+                        type=d.get("type") or "",
+                        provider_name=d.get("provider_name") or "",
+                        provider_domain=d.get("provider_domain") or "",
+                        quality=d.get("quality"),
+                        images=d.get("images") or [],
+                    )
+                    for position, d in enumerate(values["coverage"])
+                ]
+        if coverage:
+            linked = dict(
+                Article.objects.filter(web_url__in={c.url for c in coverage}).values_list(
+                    "web_url", "id"
+                )
+            )
+            for entry in coverage:
+                target = linked.get(entry.url)
+                if target != entry.article.pk:  # an item listing itself is not related to itself
+                    entry.linked_article_id = target
+        TaggedTopic.objects.bulk_create(tagged, batch_size=1000)
+        ArticleImage.objects.bulk_create(images, batch_size=1000)
+        RelatedCoverage.objects.bulk_create(coverage, batch_size=1000)
+
+    def _link_related_stories(self, new_articles: list[Article], with_new_coverage: list[Article]):
+        """Coverage that points at an article on this site links the two as related stories."""
+        pairs = set()
+        if with_new_coverage:
+            pairs |= set(
+                RelatedCoverage.objects.filter(
+                    article__in=with_new_coverage, linked_article__isnull=False
+                ).values_list("article_id", "linked_article_id")
+            )
+        if new_articles:
+            # Older coverage that names one of the new articles.
+            by_url = {a.web_url: a.pk for a in new_articles}
+            waiting = list(
+                RelatedCoverage.objects.filter(url__in=by_url, linked_article__isnull=True).exclude(
+                    article_id__in=by_url.values()
+                )
+            )
+            for entry in waiting:
+                entry.linked_article_id = by_url[entry.url]
+                pairs.add((entry.article_id, entry.linked_article_id))
+            RelatedCoverage.objects.bulk_update(waiting, ["linked_article"], batch_size=1000)
+        through = Article.related_stories.through
+        links = {(a, b) for a, b in pairs if a != b} | {(b, a) for a, b in pairs if a != b}
+        through.objects.bulk_create(
+            [through(from_article_id=a, to_article_id=b) for a, b in links],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+
+    def _providers(self, items: list[Item]) -> dict[str, Provider]:
+        wanted = {}
+        for item in items:
+            wanted.setdefault(item.provider_domain, item)
+        found = {p.domain: p for p in Provider.objects.filter(domain__in=wanted)}
+        missing = [d for d in wanted if d not in found]
+        if missing:
+            Provider.objects.bulk_create(
+                [
+                    Provider(
+                        domain=d,
+                        name=wanted[d].provider_name,
+                        logos=[logo.to_dict() for logo in wanted[d].provider_logos],
+                    )
+                    for d in missing
+                ],
+                ignore_conflicts=True,  # another import may create it at the same moment
+            )
+            found.update({p.domain: p for p in Provider.objects.filter(domain__in=missing)})
+        # A provider first seen without a logo gets one when a later file has it.
+        gained = [
+            p
+            for p in found.values()
+            if not p.logos and wanted.get(p.domain) and wanted[p.domain].provider_logos
+        ]
+        for provider in gained:
+            provider.logos = [logo.to_dict() for logo in wanted[provider.domain].provider_logos]
+        if gained:
+            Provider.objects.bulk_update(gained, ["logos"])
+        return found
+
+    def _topics(self, items: list[Item]) -> dict[str, Topic]:
+        names = {name for item in items for name in item.topics}
+        if not names:
+            return {}
+        found = {t.name: t for t in Topic.objects.filter(name__in=names)}
+        missing = sorted(names - set(found))
+        if missing:
+            taken = set(
+                Topic.objects.filter(slug__in=[slugify(n) for n in missing]).values_list(
+                    "slug", flat=True
+                )
+            )
+            new = []
+            for name in missing:
+                slug = slugify(name) or "topic"
+                if slug in taken:
+                    slug = f"{slug}-{hashlib.sha1(name.encode()).hexdigest()[:6]}"
+                taken.add(slug)
+                new.append(Topic(name=name, slug=slug))
+            Topic.objects.bulk_create(new, ignore_conflicts=True)
+            found.update({t.name: t for t in Topic.objects.filter(name__in=missing)})
+        return found
+
+    def _free_slugs(self, entries: list[_Parsed]) -> dict[str, str]:
+        """A unique slug for each new article: date + title, with -2, -3... on a clash."""
+        wanted = {e.path: make_slug(e.result.published_at, e.result.title) for e in entries}
+        taken = set(
+            Article.objects.filter(slug__in=set(wanted.values())).values_list("slug", flat=True)
+        )
+        result, widened = {}, set()
+        for path, slug in wanted.items():
+            candidate, n = slug, 1
+            while candidate in taken:
+                if slug not in widened:  # rare: fetch the numbered variants once
+                    widened.add(slug)
+                    taken |= set(
+                        Article.objects.filter(slug__startswith=slug[:190]).values_list(
+                            "slug", flat=True
+                        )
+                    )
+                n += 1
+                suffix = f"-{n}"
+                candidate = slug[: SLUG_MAX_LENGTH - len(suffix)] + suffix
+            taken.add(candidate)
+            result[path] = candidate
+        return result
+
+    def _fail(self, error: FileError):
+        self.report.failures.append(error.to_dict())
+        self.report.actions.append(("failed", error.path))
+
+
+def _db_value(name, value):
+    """A merged JSON value as the model field wants it."""
+    if name == "published_at":
+        return _parse_iso(value)
+    if value is None and name not in ("quality", "heat"):
+        return ""
+    return value
+
+
+def _parse_iso(value):
+    import datetime as dt
+
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _topic_state(topic: Topic):
+    return (
+        topic.kind,
+        topic.name,
+        topic.slug,
+        topic.short_name,
+        topic.description,
+        topic.keywords,
+        topic.hashtags,
+        topic.images,
+        topic.services,
+        topic.taxonomy_data,
+    )

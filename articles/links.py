@@ -1,0 +1,39 @@
+"""URL rules shared by the file format, the models and the templates.
+
+Pure Python (no Django imports) so the file parser can use it in worker processes.
+Only http(s) URLs ever become links; anything else (javascript:, data:, mailto:,
+relative paths that cannot be resolved) is refused.
+"""
+
+import html
+from urllib.parse import quote, urljoin, urlsplit
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+def is_http_url(value) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    if any(ch in value for ch in "\x00\r\n\t") or " " in value:
+        return False
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ALLOWED_SCHEMES and bool(parts.netloc)
+
+
+def clean_url(value: str, base_url: str = "") -> str | None:
+    """Normalise a URL as found in a file, or return None when it cannot be a safe link.
+
+    - HTML entities that leaked into URLs (`&#038;`) are decoded;
+    - spaces and other characters browsers would escape are percent-encoded;
+    - a relative path is resolved against `base_url` (the site the files came from).
+    """
+    if not isinstance(value, str):
+        return None
+    value = html.unescape(value.strip())
+    if not value:
+        return None
+    if "://" not in value and value.startswith("/") and not value.startswith("//") and base_url:
+        value = urljoin(base_url, value.lstrip("/"))
+    # Percent-encode whitespace and non-ASCII without touching existing escapes.
+    value = quote(value, safe=":/?#[]@!$&'()*+,;=%~-._")
+    return value if is_http_url(value) else None

@@ -1,0 +1,101 @@
+"""manage.py import_yaml PATH [PATH ...]: load news items and taxonomy files.
+
+Thin: arguments, progress and the summary. The work is in articles.importer.
+"""
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from articles.importer import Importer
+
+PROGRESS_MIN_FILES = 200
+
+
+class Command(BaseCommand):
+    help = (
+        "Import news items (Markdown with YAML front matter, or .yaml/.yml) and topic/tag "
+        "taxonomy files from files, directories (recursively) and globs. Items are matched by "
+        "webUrl; fields an editor changed since the last import are kept and reported as "
+        "conflicts. Each batch is one transaction and a file that fails leaves nothing behind. "
+        "Exit status 1 when any file failed."
+    )
+    missing_args_message = "Give at least one file, directory or glob to import."
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", help="Files, directories or glob patterns.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Parse, validate and report what would be created, updated or in conflict; "
+            "write nothing.",
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=250, help="Files per transaction (default 250)."
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="Processes parsing files (default: up to 2; 1 parses in this process).",
+        )
+
+    def handle(self, *args, **options):
+        paths = options["paths"]
+        verbosity = options["verbosity"]
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be 1 or more.")
+        show_progress = verbosity >= 1 and self.stdout.isatty()
+        importer = Importer(
+            dry_run=options["dry_run"],
+            batch_size=options["batch_size"],
+            workers=options["workers"],
+            command=" ".join(["import_yaml", *sys.argv[2:]]) if sys.argv[1:2] else "import_yaml",
+            progress=self._progress if show_progress else None,
+        )
+        self._progress_shown = False
+        report = importer.run(paths)
+        if self._progress_shown:
+            self.stdout.write("")
+
+        if verbosity >= 2:
+            for action, path in report.actions:
+                self.stdout.write(f"{action:>10}  {path}")
+        if verbosity >= 2 or (verbosity >= 1 and len(report.warnings) <= 20):
+            for warning in report.warnings:
+                self.stdout.write(self.style.WARNING(f"warning: {warning}"))
+        elif verbosity >= 1 and report.warnings:
+            self.stdout.write(
+                self.style.WARNING(f"{len(report.warnings)} warnings (use -v 2 to list them)")
+            )
+        if verbosity >= 1:
+            for conflict in report.conflicts:
+                self.stdout.write(
+                    self.style.NOTICE(
+                        f"conflict: {conflict['path']}: {conflict['field']}: kept the editor's "
+                        f"{_short(conflict['ours'])}, file has {_short(conflict['theirs'])}"
+                    )
+                )
+        for failure in report.failures:
+            self.stderr.write(self.style.ERROR(f"failed: {failure['error']}"))
+
+        prefix = "Dry run, nothing written: would be " if options["dry_run"] else "Import: "
+        line = prefix + report.summary() + f" ({report.files} files)"
+        if verbosity >= 1:
+            self.stdout.write(self.style.SUCCESS(line) if report.ok else self.style.ERROR(line))
+        if not report.ok:
+            sys.exit(1)
+
+    def _progress(self, done, total):
+        if total < PROGRESS_MIN_FILES:
+            return
+        width = 30
+        filled = int(width * done / total) if total else width
+        self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", ending="")
+        self.stdout.flush()
+        self._progress_shown = True
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

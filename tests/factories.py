@@ -1,0 +1,74 @@
+"""Plain functions that build rows for tests (no factory library needed)."""
+
+import datetime as dt
+import itertools
+
+from django.utils import timezone
+
+from articles.models import Article, ArticleImage, Provider, RelatedCoverage, Topic
+
+_seq = itertools.count(1)
+
+
+def make_provider(domain=None, name=None, **fields):
+    n = next(_seq)
+    domain = domain or f"outlet{n}.example"
+    return Provider.objects.create(domain=domain, name=name or f"Outlet {n}", **fields)
+
+
+def make_topic(name=None, slug=None, **fields):
+    n = next(_seq)
+    name = name or f"Topic {n}"
+    from django.utils.text import slugify
+
+    return Topic.objects.create(name=name, slug=slug or slugify(name), **fields)
+
+
+def make_article(
+    title=None,
+    *,
+    provider=None,
+    status=Article.Status.PUBLISHED,
+    topics=(),
+    images=1,
+    published_at=None,
+    **fields,
+):
+    n = next(_seq)
+    title = title or f"Article number {n}"
+    article = Article.objects.create(
+        title=title,
+        excerpt=fields.pop("excerpt", f"Excerpt of article {n}."),
+        web_url=fields.pop("web_url", f"https://news.example/{n}/story"),
+        published_at=published_at or timezone.now() - dt.timedelta(hours=n),
+        provider=provider or make_provider(),
+        status=status,
+        quality=fields.pop("quality", 50),
+        heat=fields.pop("heat", 60),
+        **fields,
+    )
+    for topic in topics:
+        article.topics.add(topic)
+    for position in range(images):
+        ArticleImage.objects.create(
+            article=article,
+            position=position,
+            url=f"https://img.example/{n}-{position}.jpg",
+            width=1200,
+            height=675,
+            is_cached=True,
+        )
+    return article
+
+
+def make_coverage(article, url=None, **fields):
+    n = next(_seq)
+    return RelatedCoverage.objects.create(
+        article=article,
+        title=fields.pop("title", f"Coverage {n}"),
+        url=url or f"https://other.example/{n}",
+        provider_name=fields.pop("provider_name", "Other Outlet"),
+        provider_domain=fields.pop("provider_domain", "other.example"),
+        quality=fields.pop("quality", 40),
+        **fields,
+    )

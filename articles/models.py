@@ -5,6 +5,7 @@ admin, the public site, the API and the importer all call them, so they cannot
 disagree about what "published" means.
 """
 
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
@@ -278,6 +279,11 @@ class Article(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Full-text search (articles/search.py). On PostgreSQL a trigger fills it on every
+    # write, bulk ones included, and a GIN index covers it (migration 0003); the index
+    # is not declared here because SQLite could not build it. Unused on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 

@@ -17,7 +17,7 @@ from django.db.models import F, Q, QuerySet
 # The text search configuration the trigger uses to build the vector; a query must
 # be parsed with the same one or stemmed words would not match.
 SEARCH_CONFIG = "english"
-# Longer queries are cut, so a pasted essay cannot make one search expensive.
+# Longer queries are cut, so that a pasted essay cannot make one search expensive.
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 10
 
@@ -28,12 +28,20 @@ def search_articles(queryset: QuerySet, query: str) -> QuerySet:
     `queryset` carries the caller's rules (the public site passes `published()`); an
     empty query matches nothing.
     """
-    query = " ".join((query or "").split())[:MAX_QUERY_LENGTH]
+    query = _bounded(query)
     if not query:
         return queryset.none()
     if connections[queryset.db].vendor == "postgresql":
         return _postgres_search(queryset, query)
     return _fallback_search(queryset, query)
+
+
+def _bounded(query: str | None) -> str:
+    """At most MAX_TERMS words and MAX_QUERY_LENGTH characters, cut between words."""
+    query = " ".join((query or "").split()[:MAX_TERMS])
+    if len(query) > MAX_QUERY_LENGTH:
+        query = query[:MAX_QUERY_LENGTH].rsplit(" ", 1)[0]
+    return query
 
 
 def _postgres_search(queryset: QuerySet, query: str) -> QuerySet:
@@ -48,8 +56,11 @@ def _postgres_search(queryset: QuerySet, query: str) -> QuerySet:
 
 
 def _fallback_search(queryset: QuerySet, query: str) -> QuerySet:
-    condition = Q()
     terms = [term.strip('"') for term in query.split()]
-    for term in [t for t in terms if t][:MAX_TERMS]:
+    terms = [term for term in terms if term]
+    if not terms:
+        return queryset.none()
+    condition = Q()
+    for term in terms:
         condition &= Q(title__icontains=term) | Q(excerpt__icontains=term) | Q(body__icontains=term)
     return queryset.filter(condition).order_by("-published_at", "-id")

@@ -176,7 +176,7 @@ class Importer:
     # -- the run ----------------------------------------------------------------
 
     def run(self, paths: Iterable[str]) -> Report:
-        paths = list(paths)
+        paths = [str(path) for path in paths]
         files, errors = discover(paths)
         report = self.report
         report.files = len(files)

@@ -30,6 +30,9 @@ MARKDOWN_SUFFIXES = {".md", ".markdown"}
 YAML_SUFFIXES = {".yaml", ".yml"}
 SUFFIXES = MARKDOWN_SUFFIXES | YAML_SUFFIXES
 STATUSES = ("review", "published", "rejected")
+# Column sizes of the models (the database would refuse longer values).
+MAX_URL_LENGTH = 2000
+MAX_TITLE_LENGTH = 500
 
 # A YAML anchor (`&name`) where a node may start. Files in this format never use
 # anchors, so only files that seem to are checked node by node for aliases.
@@ -250,13 +253,19 @@ def _refuse_shared_nodes(root):
 
 def _load_yaml(text: str):
     loader = _NoAliasLoader if _MAYBE_ANCHOR.search(text) else _BaseLoader
-    return yaml.load(text, Loader=loader)  # noqa: S506 - both loaders are safe loaders
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - both loaders are safe loaders
+    except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2026-13-45
+        raise _Invalid(f"a value cannot be read: {exc}", expected="valid YAML values") from None
 
 
 def _load_yaml_documents(text: str):
     """A plain .yaml file: one document; an empty trailing `---` document is tolerated."""
     loader = _NoAliasLoader if _MAYBE_ANCHOR.search(text) else _BaseLoader
-    documents = [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]  # noqa: S506
+    try:
+        documents = [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]  # noqa: S506
+    except (ValueError, OverflowError) as exc:
+        raise _Invalid(f"a value cannot be read: {exc}", expected="valid YAML values") from None
     if len(documents) > 1:
         raise _Invalid("more than one YAML document in the file", expected="a single document")
     return documents[0] if documents else None
@@ -386,7 +395,7 @@ def _kind(value) -> str:
 # -- field validation -------------------------------------------------------
 
 
-def _text(data, key, *, required=False, where=""):
+def _text(data, key, *, required=False, where="", max_length=None):
     value = data.get(key)
     if value is None:
         if required:
@@ -399,6 +408,10 @@ def _text(data, key, *, required=False, where=""):
     value = str(value)
     if required and not value.strip():
         raise _Invalid(f"{where}{key} is empty", expected="text")
+    if max_length is not None and len(value) > max_length:
+        raise _Invalid(
+            f"{where}{key} is {len(value)} characters long", expected=f"at most {max_length}"
+        )
     return value
 
 
@@ -451,6 +464,10 @@ def _url(data, key, base_url, *, required=False, where=""):
     if not isinstance(raw, str):
         raise _Invalid(f"{where}{key} is {_kind(raw)}", expected="an http(s) URL")
     url = clean_url(raw, base_url)
+    if url is not None and len(url) > MAX_URL_LENGTH:
+        raise _Invalid(
+            f"{where}{key} is {len(url)} characters long", expected="a URL of at most 2000"
+        )
     if url is None:
         raise _Invalid(
             f"{where}{key} {_short(raw)!r} is not an http(s) URL", expected="an http(s) URL"
@@ -485,7 +502,7 @@ def _images(raw, base_url, where, warnings) -> list[Image]:
                     width=_int(entry, "width", minimum=0),
                     height=_int(entry, "height", minimum=0),
                     is_cached=cached,
-                    title=_text(entry, "title"),
+                    title=_text(entry, "title", max_length=MAX_TITLE_LENGTH),
                 )
             )
         except _Invalid as exc:
@@ -510,15 +527,15 @@ def _coverage(raw, base_url, warnings) -> list[Coverage]:
                 raise _Invalid(f"provider is {_kind(provider)}", expected="a mapping")
             entries.append(
                 Coverage(
-                    title=_text(entry, "title", required=True),
+                    title=_text(entry, "title", required=True, max_length=MAX_TITLE_LENGTH),
                     url=_url(entry, "webUrl", base_url, required=True),
                     excerpt=_text(entry, "excerpt"),
                     published_at=_datetime(entry, "publishedDateTime"),
                     amp_web_url=_url(entry, "ampWebUrl", base_url),
                     cdn_amp_web_url=_url(entry, "cdnAmpWebUrl", base_url),
-                    type=_text(entry, "type"),
-                    provider_name=_text(provider, "name"),
-                    provider_domain=_text(provider, "domain").strip().lower(),
+                    type=_text(entry, "type", max_length=50),
+                    provider_name=_text(provider, "name", max_length=200),
+                    provider_domain=_text(provider, "domain", max_length=253).strip().lower(),
                     quality=_int(entry, "quality", minimum=0),
                     images=_images(entry.get("images"), base_url, f"{label}.images", warnings),
                 )
@@ -537,7 +554,7 @@ def _item(path, data, body, base_url) -> Item:
         provider = {}
     if not isinstance(provider, dict):
         raise _Invalid(f"provider is {_kind(provider)}", expected="a mapping with name and domain")
-    domain = _text(provider, "domain", where="provider.").strip().lower()
+    domain = _text(provider, "domain", where="provider.", max_length=253).strip().lower()
     if not domain:
         from urllib.parse import urlsplit
 
@@ -554,6 +571,8 @@ def _item(path, data, body, base_url) -> Item:
     topic_names = []
     for topic in topics:
         name = str(topic).strip()
+        if len(name) > 100:
+            raise _Invalid(f"topic {_short(name)!r} is too long", expected="at most 100 characters")
         if name and name not in topic_names:
             topic_names.append(name)
 
@@ -567,16 +586,16 @@ def _item(path, data, body, base_url) -> Item:
     heat = _int(data, "heat", minimum=-1)
     return Item(
         path=path,
-        title=_text(data, "title", required=True).strip(),
+        title=_text(data, "title", required=True, max_length=MAX_TITLE_LENGTH).strip(),
         web_url=web_url,
         published_at=_datetime(data, "publishedDateTime", required=True),
         provider_domain=domain,
-        provider_name=_text(provider, "name", where="provider.").strip() or domain,
+        provider_name=_text(provider, "name", where="provider.", max_length=200).strip() or domain,
         provider_logos=_images(provider.get("images"), base_url, "provider.images", warnings),
         excerpt=_text(data, "excerpt"),
         body=body,
-        category=_text(data, "category"),
-        type=_text(data, "type"),
+        category=_text(data, "category", max_length=100),
+        type=_text(data, "type", max_length=50),
         original_url=_url(data, "originalUrl", base_url),
         amp_web_url=_url(data, "ampWebUrl", base_url),
         cdn_amp_web_url=_url(data, "cdnAmpWebUrl", base_url),

@@ -84,7 +84,8 @@ class Command(BaseCommand):
         if verbosity >= 1:
             self.stdout.write(self.style.SUCCESS(line) if report.ok else self.style.ERROR(line))
         if not report.ok:
-            sys.exit(1)
+            # CommandError: one line on stderr and exit status 1, never a traceback.
+            raise CommandError(f"{report.failed} of {report.files} files failed to import.")
 
     def _progress(self, done, total):
         if total < PROGRESS_MIN_FILES:

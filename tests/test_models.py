@@ -1,0 +1,113 @@
+"""Model rules: constraints, validation, the status QuerySet methods and their history."""
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from articles.models import Article, Provider
+
+from .factories import make_article, make_provider, make_topic
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("quality", -1), ("heat", -2)],
+)
+def test_score_constraints_are_enforced_by_the_database(field, value):
+    article = make_article()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Article.objects.filter(pk=article.pk).update(**{field: value})
+
+
+def test_quality_above_100_and_unknown_heat_are_fine():
+    article = make_article(quality=167, heat=-1)
+    article.refresh_from_db()
+    assert (article.quality, article.heat) == (167, None)  # -1 is stored as unknown
+
+
+def test_web_url_and_provider_domain_are_unique():
+    article = make_article()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_article(web_url=article.web_url)
+    make_provider(domain="dup.example")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Provider.objects.create(domain="dup.example", name="Again")
+
+
+def test_clean_explains_bad_values():
+    article = make_article()
+    article.quality, article.heat, article.web_url = -5, -3, "javascript:alert(1)"
+    with pytest.raises(ValidationError) as info:
+        article.full_clean()
+    errors = info.value.message_dict
+    assert any("0 or more" in message for message in errors["quality"])
+    assert any("-1" in message for message in errors["heat"])
+    assert any("http" in message for message in errors["web_url"])
+
+
+def test_slug_is_date_plus_title_and_url_is_dated():
+    article = make_article("Robots & Us: A Love Story")
+    assert article.slug.endswith("-robots-us-a-love-story")
+    date = article.published_at
+    assert article.get_absolute_url() == (f"/{date:%Y}/{date:%m}/{date:%d}/{article.slug}/")
+
+
+def test_body_is_rendered_once_and_sanitised():
+    article = make_article(body="Hi <script>alert(1)</script> [x](javascript:alert(1)) **bold**")
+    assert "<script>" not in article.body_html
+    assert "javascript:" not in article.body_html
+    assert "<strong>bold</strong>" in article.body_html
+
+
+def test_published_rule_and_status_methods_with_history():
+    editor = User.objects.create_user("ed", is_staff=True)
+    review = make_article(status="review")
+    published = make_article(status="published")
+    rejected = make_article(status="rejected")
+    assert list(Article.objects.published()) == [published]
+    assert set(Article.objects.in_review()) == {review}
+
+    assert Article.objects.filter(pk__in=[review.pk, published.pk]).publish(user=editor) == 1
+    review.refresh_from_db()
+    assert review.status == "published" and review.went_live_at is not None
+    first_live = review.went_live_at
+    assert Article.objects.filter(pk=review.pk).return_to_review(user=editor) == 1
+    assert Article.objects.filter(pk=review.pk).publish(user=editor) == 1
+    review.refresh_from_db()
+    assert review.went_live_at == first_live  # the first time it went public
+    assert Article.objects.filter(pk=rejected.pk).reject(user=editor) == 0  # already rejected
+    entries = LogEntry.objects.filter(object_id=str(review.pk))
+    assert entries.count() == 3 and all(e.user == editor for e in entries)
+
+
+def test_score_and_topic_methods():
+    editor = User.objects.create_user("ed", is_staff=True)
+    a, b = make_article(quality=1), make_article(quality=2)
+    both = Article.objects.filter(pk__in=[a.pk, b.pk])
+    assert both.set_quality(150, user=editor) == 2
+    assert both.set_quality(150, user=editor) == 0
+    assert both.set_heat(-1, user=editor) == 2
+    assert set(both.values_list("quality", "heat")) == {(150, None)}
+    with pytest.raises(ValidationError):
+        both.set_quality(-1)
+    with pytest.raises(ValidationError):
+        both.set_heat(-2)
+    topic = make_topic("Robots")
+    assert both.add_topic(topic, user=editor) == 2
+    assert both.add_topic(topic, user=editor) == 0
+    assert both.remove_topic(topic, user=editor) == 2
+    assert LogEntry.objects.filter(object_id=str(a.pk)).count() == 4
+
+
+def test_changed_since_import_names_the_editors_fields():
+    article = make_article(quality=10)
+    assert article.changed_since_import() == []  # never imported
+    article.imported = article.current_values()
+    article.save()
+    Article.objects.filter(pk=article.pk).set_quality(11)
+    article.refresh_from_db()
+    assert article.changed_since_import() == ["quality"]

@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
+from .caching import invalidate_public_pages
 from .links import is_http_url
 
 SLUG_MAX_LENGTH = 200
@@ -198,6 +199,7 @@ class ArticleQuerySet(models.QuerySet):
             Article.objects.filter(pk__in=[a.pk for a in changed]).update(
                 **values, updated_at=timezone.now()
             )
+            invalidate_public_pages()  # .update() sends no signal for the page cache to hear
             described = ", ".join(f"{name} to {value}" for name, value in values.items())
             for article in changed:
                 article.log_change(user, f"Set {described}.")

@@ -40,6 +40,24 @@ _MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[\]{},:-])&[^\s]")
 _FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 
 
+def _may_have_anchor(text: str) -> bool:
+    # Most files have no "&" at all; skip the regular expression for them.
+    return "&" in text and _MAYBE_ANCHOR.search(text) is not None
+
+
+def _closing_fence(text: str, start: int):
+    """The span of the first line after `start` that is exactly `---` (trailing blanks allowed)."""
+    position = start - 1
+    while True:
+        position = text.find("\n---", position)
+        if position == -1:
+            return None
+        match = _FENCE.match(text, position + 1)
+        if match:
+            return match
+        position += 4
+
+
 # ---------------------------------------------------------------------------
 # What a file holds
 # ---------------------------------------------------------------------------
@@ -252,7 +270,7 @@ def _refuse_shared_nodes(root):
 
 
 def _load_yaml(text: str):
-    loader = _NoAliasLoader if _MAYBE_ANCHOR.search(text) else _BaseLoader
+    loader = _NoAliasLoader if _may_have_anchor(text) else _BaseLoader
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - both loaders are safe loaders
     except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2026-13-45
@@ -261,7 +279,7 @@ def _load_yaml(text: str):
 
 def _load_yaml_documents(text: str):
     """A plain .yaml file: one document; an empty trailing `---` document is tolerated."""
-    loader = _NoAliasLoader if _MAYBE_ANCHOR.search(text) else _BaseLoader
+    loader = _NoAliasLoader if _may_have_anchor(text) else _BaseLoader
     try:
         documents = [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]  # noqa: S506
     except (ValueError, OverflowError) as exc:
@@ -318,7 +336,7 @@ def parse(path: str, data: bytes, *, max_bytes=DEFAULT_MAX_BYTES, base_url=""):
             first_newline = text.find("\n")
             if first_newline == -1 or text[:first_newline].strip() != "---":
                 raise _Invalid("the first line must be exactly '---'", line=1, expected="'---'")
-            closing = _FENCE.search(text, first_newline + 1)
+            closing = _closing_fence(text, first_newline + 1)
             if closing is None:
                 raise _Invalid(
                     "the front matter has no closing '---' line",

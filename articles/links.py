@@ -6,9 +6,14 @@ relative paths that cannot be resolved) is refused.
 """
 
 import html
+import re
 from urllib.parse import quote, urljoin, urlsplit
 
 ALLOWED_SCHEMES = ("http", "https")
+# An http(s) URL that needs no decoding or escaping: the common case, checked in one go.
+_PLAIN_HTTP_URL = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:[/?#][A-Za-z0-9:/?#\[\]@!$'()*+,;=%~._-]*)?"
+)
 
 
 def is_http_url(value) -> bool:
@@ -29,6 +34,8 @@ def clean_url(value: str, base_url: str = "") -> str | None:
     """
     if not isinstance(value, str):
         return None
+    if _PLAIN_HTTP_URL.fullmatch(value):
+        return value
     value = html.unescape(value.strip())
     if not value:
         return None

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import itemfile
+from .caching import invalidate_public_pages
 from .itemfile import FileError, Item, TaxonomyEntry
 from .merge import merge
 from .models import (
@@ -530,6 +531,8 @@ class Importer:
             ArticleImage.objects.filter(article_id__in=ids_by_field["images"]).delete()
             RelatedCoverage.objects.filter(article_id__in=ids_by_field["coverage"]).delete()
         self._write_children(rows, topics)
+        if new_articles or changed_articles:
+            invalidate_public_pages()  # bulk writes send no signals for the page cache
         self._link_related_stories(
             [a for a, _ in new_articles], [a for a, _, f in rows if "coverage" in f]
         )

@@ -392,3 +392,39 @@ def test_the_whole_corpus_imports_except_the_one_broken_file(corpus):
     assert (neuralink.quality, neuralink.heat, neuralink.status) == (167, 247, "published")
     assert neuralink.provider.logos[0]["url"].startswith("https://smartableai.github.io/")
     assert neuralink.original_url != neuralink.web_url
+
+
+class TerminalOutput(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_for_long_runs(tmp_path, monkeypatch):
+    from articles.management.commands import import_yaml
+
+    monkeypatch.setattr(import_yaml, "PROGRESS_MIN_FILES", 3)
+    for n in range(1, 5):
+        write(tmp_path, make_item(n))
+    terminal = TerminalOutput()
+    call_command("import_yaml", str(tmp_path), stdout=terminal)
+    assert "\r[" in terminal.getvalue() and "4/4" in terminal.getvalue()
+    piped = io.StringIO()
+    call_command("import_yaml", str(tmp_path), stdout=piped)
+    assert "\r" not in piped.getvalue()
+
+
+def test_verbosity_levels(tmp_path):
+    write(tmp_path, make_item(1))
+    code, out, _ = run_import(tmp_path, verbosity=0)
+    assert code == 0 and out == ""
+    code, out, _ = run_import(tmp_path, verbosity=2)
+    assert "unchanged" in out and str(tmp_path) in out
+
+
+def test_import_invalidates_cached_public_pages(tmp_path):
+    from articles.caching import current_generation
+
+    before = current_generation()
+    write(tmp_path, make_item(1, published=True))
+    run_import(tmp_path)
+    assert current_generation() != before

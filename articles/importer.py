@@ -279,7 +279,7 @@ class Importer:
             try:
                 size = path.stat().st_size
                 if size > self.max_bytes:
-                    self._fail(itemfile._too_large(name, size, self.max_bytes))
+                    self._fail(itemfile.too_large_error(name, size, self.max_bytes))
                     continue
                 data = path.read_bytes()
             except OSError as exc:

@@ -296,7 +296,7 @@ def read(path, data: bytes | None = None, *, max_bytes=DEFAULT_MAX_BYTES, base_u
         if data is None:
             size = Path(path).stat().st_size
             if size > max_bytes:
-                return _too_large(path, size, max_bytes)
+                return too_large_error(path, size, max_bytes)
             data = Path(path).read_bytes()
         return parse(path, data, max_bytes=max_bytes, base_url=base_url)
     except OSError as exc:
@@ -305,7 +305,7 @@ def read(path, data: bytes | None = None, *, max_bytes=DEFAULT_MAX_BYTES, base_u
         return FileError(path, "the YAML is nested too deeply")
 
 
-def _too_large(path, size, max_bytes):
+def too_large_error(path, size, max_bytes):
     return FileError(
         path,
         f"file is {size:,} bytes, over the {max_bytes:,}-byte limit",
@@ -315,7 +315,7 @@ def _too_large(path, size, max_bytes):
 
 def parse(path: str, data: bytes, *, max_bytes=DEFAULT_MAX_BYTES, base_url=""):
     if len(data) > max_bytes:
-        return _too_large(path, len(data), max_bytes)
+        return too_large_error(path, len(data), max_bytes)
     if not data.strip():
         return FileError(
             path, "the file is empty", expected="YAML front matter between '---' lines"

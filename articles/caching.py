@@ -109,6 +109,8 @@ def public_page(view):
         response = view(request, *args, **kwargs)
         if response.status_code != 200 or response.streaming:
             return response
+        if hasattr(response, "render"):  # a TemplateResponse (the sitemap views)
+            response.render()
         if not response.has_header("ETag"):
             set_response_etag(response)
         if not response.has_header("Cache-Control"):

@@ -1,0 +1,88 @@
+"""RSS 2.0 and Atom feeds of the newest published stories, overall and per topic."""
+
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
+
+from . import public, ranking
+from .models import Topic
+
+FEED_SIZE = 30
+
+
+class LatestFeed(Feed):
+    title = "Newsroom: the latest AI news"
+    description = "New AI stories from around the web, picked and checked by the Newsroom editors."
+
+    def link(self):
+        return reverse("articles:home")
+
+    def feed_url(self):
+        return reverse("articles:feed")
+
+    def items(self):
+        return public.listing(ranking.latest(public.published()))[:FEED_SIZE]
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        # Feed readers treat descriptions as HTML: escape the excerpt so that
+        # markup in an imported file arrives as text.
+        return escape(item.excerpt)
+
+    def item_link(self, item):
+        return item.get_absolute_url()
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.updated_at
+
+    def item_author_name(self, item):
+        return str(item.provider)
+
+    def item_categories(self, item):
+        return [link.tag.name for link in item.tagged_topics.all()]
+
+
+class LatestAtomFeed(LatestFeed):
+    feed_type = Atom1Feed
+    subtitle = LatestFeed.description
+
+    def feed_url(self):
+        return reverse("articles:feed_atom")
+
+
+class TopicFeed(LatestFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Topic, slug=slug)
+
+    def title(self, topic):
+        return f"Newsroom: {topic.name}"
+
+    def description(self, topic):
+        return f"The latest stories about {topic.name}, picked by the Newsroom editors."
+
+    def link(self, topic):
+        return topic.get_absolute_url()
+
+    def feed_url(self, topic):
+        return reverse("articles:topic_feed", kwargs={"slug": topic.slug})
+
+    def items(self, topic):
+        articles = public.in_topic(public.published(), topic)
+        return public.listing(ranking.latest(articles))[:FEED_SIZE]
+
+
+class TopicAtomFeed(TopicFeed):
+    feed_type = Atom1Feed
+
+    def subtitle(self, topic):
+        return self.description(topic)
+
+    def feed_url(self, topic):
+        return reverse("articles:topic_feed_atom", kwargs={"slug": topic.slug})

@@ -1,0 +1,669 @@
+"""The editorial admin: review queue, article form, actions, imports.
+
+Presentation only. Every change an action makes goes through an ArticleQuerySet
+method (publish, set_quality, add_topic, ...), the same ones the importer and the
+tests use, and each writes one history entry per article it changed.
+
+Rights: changing an article's status in any way (publish, reject, return to review)
+needs the `articles.publish_article` permission. Contributors can edit everything
+else but never the status; see docs/admin.md.
+"""
+
+import datetime as dt
+import re
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Exists, OuterRef
+from django.http import Http404, HttpResponse
+from django.template.loader import TemplateDoesNotExist, get_template, render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+from taggit.models import Tag
+
+from .forms import ArticleActionForm, ArticleAdminForm, ArticleChangeListForm
+from .images import refresh_lead_thumbnail
+from .links import is_http_url
+from .models import Article, ArticleImage, ImportRun, Provider, RelatedCoverage, Topic
+
+PUBLIC_DETAIL_TEMPLATE = "articles/article_detail.html"
+PREVIEW_TEMPLATE = "admin/articles/article/preview.html"
+SECURED_SHOWN_CHARS = 12
+
+
+def plural(count, word="article"):
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def lead_image_url(article, *, thumbnail=False) -> str:
+    """The uploaded lead image (or its thumbnail), else the first imported image.
+
+    Imported URLs come from files: only http(s) ones are ever put in a page.
+    """
+    uploaded = article.lead_thumbnail if thumbnail else article.lead_image
+    if uploaded:
+        return uploaded.url
+    image = article.lead_image_record
+    if image and is_http_url(image.url):
+        return image.url
+    return ""
+
+
+def editorial_summary(user):
+    """The admin index's at-a-glance numbers, or None for users who cannot see articles."""
+    if not user.has_perm("articles.view_article"):
+        return None
+    changelist = reverse("admin:articles_article_changelist")
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    tomorrow = today + dt.timedelta(days=1)
+    went_live_today = Article.objects.published().filter(
+        went_live_at__gte=today, went_live_at__lt=tomorrow
+    )
+    # These parameters are those of the "went live" date filter's "Today" choice.
+    today_query = urlencode({"went_live_at__gte": str(today), "went_live_at__lt": str(tomorrow)})
+    summary = {
+        "in_review": Article.objects.in_review().count(),
+        "queue_url": f"{changelist}?{urlencode({ReviewQueueFilter.parameter_name: 'review'})}",
+        "published_today": went_live_today.count(),
+        "published_today_url": f"{changelist}?{today_query}",
+        "last_run": None,
+    }
+    if user.has_perm("articles.view_importrun"):
+        summary["last_run"] = ImportRun.objects.first()
+    return summary
+
+
+# List filters -------------------------------------------------------------------
+
+
+class ReviewQueueFilter(admin.SimpleListFilter):
+    title = "status (review queue)"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("review", "In review — the queue"),
+            ("published", "Published"),
+            ("rejected", "Rejected"),
+        ]
+
+    def queryset(self, request, queryset):
+        by_value = {
+            "review": queryset.in_review,
+            "published": queryset.published,
+            "rejected": queryset.rejected,
+        }
+        return by_value[self.value()]() if self.value() in by_value else queryset
+
+
+class TopicFilter(admin.SimpleListFilter):
+    title = "topic"
+    parameter_name = "topic"
+
+    def lookups(self, request, model_admin):
+        return list(Topic.objects.values_list("slug", "name"))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(topics__slug=self.value()) if self.value() else queryset
+
+
+class QualityBandFilter(admin.SimpleListFilter):
+    title = "quality"
+    parameter_name = "quality_band"
+    BANDS = {
+        "unknown": ("Unknown", {"quality__isnull": True}),
+        "0-49": ("0–49", {"quality__lt": 50}),
+        "50-79": ("50–79", {"quality__gte": 50, "quality__lt": 80}),
+        "80-99": ("80–99", {"quality__gte": 80, "quality__lt": 100}),
+        "100+": ("100 and more", {"quality__gte": 100}),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.BANDS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.BANDS:
+            return queryset.filter(**self.BANDS[self.value()][1])
+        return queryset
+
+
+class HeatKnownFilter(admin.SimpleListFilter):
+    title = "heat"
+    parameter_name = "heat_known"
+
+    def lookups(self, request, model_admin):
+        return [("unknown", "Unknown"), ("known", "Known")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("unknown", "known"):
+            return queryset.filter(heat__isnull=self.value() == "unknown")
+        return queryset
+
+
+class HasCoverageFilter(admin.SimpleListFilter):
+    title = "related coverage"
+    parameter_name = "has_coverage"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has related coverage"), ("no", "No related coverage")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("yes", "no"):
+            return queryset
+        has_coverage = Exists(RelatedCoverage.objects.filter(article=OuterRef("pk")))
+        return queryset.filter(has_coverage if self.value() == "yes" else ~has_coverage)
+
+
+# Article ----------------------------------------------------------------------------
+
+
+class ArticleImageInline(admin.TabularInline):
+    model = ArticleImage
+    extra = 0
+    fields = ["position", "preview", "url", "width", "height", "title", "is_cached"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="Image")
+    def preview(self, image):
+        if image.pk and is_http_url(image.url):
+            return format_html('<img src="{}" alt="" style="max-height: 60px">', image.url)
+        return "—"
+
+
+class RelatedCoverageInline(admin.StackedInline):
+    model = RelatedCoverage
+    fk_name = "article"  # (linked_article also points at Article)
+    extra = 0
+    fields = [
+        ("position", "type", "quality"),
+        "title",
+        "url",
+        ("provider_name", "provider_domain", "published_at"),
+        "excerpt",
+        "linked_article",
+    ]
+    autocomplete_fields = ["linked_article"]
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    form = ArticleAdminForm
+    action_form = ArticleActionForm
+    inlines = [ArticleImageInline, RelatedCoverageInline]
+
+    list_display = [
+        "thumbnail",
+        "title",
+        "provider",
+        "status",
+        "quality",
+        "heat",
+        "published_at",
+        "topic_names",
+    ]
+    list_display_links = ["title"]
+    list_editable = ["quality", "heat"]
+    list_select_related = ["provider"]
+    list_filter = [
+        ReviewQueueFilter,
+        TopicFilter,
+        ("provider", admin.RelatedOnlyFieldListFilter),
+        "type",
+        "category",
+        QualityBandFilter,
+        HeatKnownFilter,
+        HasCoverageFilter,
+        ("went_live_at", admin.DateFieldListFilter),
+    ]
+    date_hierarchy = "published_at"
+    search_fields = ["title", "excerpt", "provider__name", "provider__domain", "web_url"]
+    search_help_text = "Searches titles, excerpts, provider names and domains, and web URLs."
+    autocomplete_fields = ["provider", "related_stories"]
+    save_on_top = True
+    actions = [
+        "publish",
+        "return_to_review",
+        "reject",
+        "set_quality",
+        "set_heat",
+        "add_topic",
+        "remove_topic",
+    ]
+
+    readonly_fields = [
+        "went_live_at",
+        "thumbnail_preview",
+        "secured_summary",
+        "changed_fields",
+        "conflicts_table",
+        "imported_table",
+        "import_run_link",
+        "source_path",
+        "created_at",
+        "updated_at",
+    ]
+
+    def get_queryset(self, request):
+        # Topics and images for the list's columns: a constant number of queries per page.
+        return super().get_queryset(request).with_listing_data()
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (
+                "Content",
+                {"fields": ["title", "slug", "excerpt", "body", ("type", "category"), "topics"]},
+            ),
+            (
+                "Editorial",
+                {
+                    "fields": [
+                        ("status", "went_live_at"),
+                        ("quality", "heat"),
+                        "related_stories",
+                        ("lead_image", "thumbnail_preview"),
+                        "version",
+                    ]
+                },
+            ),
+            (
+                "Source",
+                {
+                    "fields": [
+                        "web_url",
+                        "original_url",
+                        "amp_web_url",
+                        "cdn_amp_web_url",
+                        "provider",
+                        "published_at",
+                    ]
+                },
+            ),
+        ]
+        if obj is None:
+            return fieldsets
+        fieldsets[2][1]["fields"].append("secured_summary")
+        last_import = (
+            "Last import",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "import_run_link",
+                    "source_path",
+                    "changed_fields",
+                    "imported_table",
+                    ("created_at", "updated_at"),
+                ],
+                "description": "What the last import wrote. Read-only.",
+            },
+        )
+        if obj.import_conflicts:
+            # Conflicts need a decision, so they come first.
+            conflicts = (
+                "Import conflicts",
+                {
+                    "fields": ["conflicts_table"],
+                    "description": "The last import left these fields alone because an "
+                    "editor had changed them; the file had a different new value.",
+                },
+            )
+            return [conflicts, *fieldsets, last_import]
+        return [*fieldsets, last_import]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.can_change_status = self.has_publish_permission(request)
+        return form
+
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=ArticleChangeListForm, **kwargs)
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm("articles.publish_article")
+
+    def save_model(self, request, obj, form, change):
+        # Belt and braces: the form already locks the status for these users.
+        if not self.has_publish_permission(request):
+            stored = Article.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
+            if obj.status != (stored or Article.Status.REVIEW):
+                raise PermissionDenied("Changing the status needs the publishing right.")
+        if "lead_image" in form.changed_data:
+            refresh_lead_thumbnail(obj)
+        super().save_model(request, obj, form, change)
+
+    def view_on_site(self, obj):
+        # Only published items have a public page; the others get the preview instead.
+        return obj.get_absolute_url() if obj.is_published else None
+
+    # Columns and read-only fields.
+
+    @admin.display(description="Image")
+    def thumbnail(self, article):
+        url = lead_image_url(article, thumbnail=True)
+        if not url:
+            return ""
+        return format_html('<img src="{}" alt="" width="80" loading="lazy">', url)
+
+    @admin.display(description="Topics")
+    def topic_names(self, article):
+        return ", ".join(topic.name for topic in article.topics.all())
+
+    @admin.display(description="Thumbnail")
+    def thumbnail_preview(self, article):
+        if article.lead_thumbnail:
+            return format_html('<img src="{}" alt="" width="200">', article.lead_thumbnail.url)
+        return "None yet: made when a lead image is uploaded."
+
+    @admin.display(description="Secured")
+    def secured_summary(self, article):
+        # Opaque and sensitive: enough to recognise it, never the whole value.
+        if not article.secured:
+            return "—"
+        shown = article.secured[:SECURED_SHOWN_CHARS]
+        return f"{shown}… ({len(article.secured)} characters)"
+
+    @admin.display(description="Edited since import")
+    def changed_fields(self, article):
+        return ", ".join(article.changed_since_import()) or "Nothing"
+
+    @admin.display(description="Conflicts")
+    def conflicts_table(self, article):
+        return _value_table(
+            ("Field", "Kept (editor's value)", "File's value"),
+            [(c.get("field"), c.get("ours"), c.get("theirs")) for c in article.import_conflicts],
+        )
+
+    @admin.display(description="Imported values")
+    def imported_table(self, article):
+        imported = {k: v for k, v in article.imported.items() if k != "secured"}
+        return _value_table(("Field", "Value"), list(imported.items()))
+
+    @admin.display(description="Import run")
+    def import_run_link(self, article):
+        run = article.last_import_run
+        if run is None:
+            return "—"
+        url = reverse("admin:articles_importrun_change", args=[run.pk])
+        return format_html('<a href="{}">{}</a> — {}', url, run, run.summary)
+
+    # Actions: one QuerySet call each, reporting how many articles changed.
+
+    @admin.action(description="Publish selected articles", permissions=["publish"])
+    def publish(self, request, queryset):
+        self._report(request, queryset, queryset.publish(user=request.user), "Published")
+
+    @admin.action(description="Return selected articles to review", permissions=["publish"])
+    def return_to_review(self, request, queryset):
+        changed = queryset.return_to_review(user=request.user)
+        self._report(request, queryset, changed, "Returned to review")
+
+    @admin.action(description="Reject selected articles", permissions=["publish"])
+    def reject(self, request, queryset):
+        self._report(request, queryset, queryset.reject(user=request.user), "Rejected")
+
+    @admin.action(description="Set quality (type it in Value)", permissions=["change"])
+    def set_quality(self, request, queryset):
+        value = self._action_value(request, "value", "a quality (0 or more) in the Value box")
+        if value is not None:
+            self._run(request, queryset, f"Set quality to {value} on", queryset.set_quality, value)
+
+    @admin.action(description="Set heat (type it in Value; -1 = unknown)", permissions=["change"])
+    def set_heat(self, request, queryset):
+        value = self._action_value(request, "value", "a heat (-1 for unknown, or more) in Value")
+        if value is not None:
+            shown = "unknown" if value == -1 else value
+            self._run(request, queryset, f"Set heat to {shown} on", queryset.set_heat, value)
+
+    @admin.action(description="Add topic (choose it in Topic)", permissions=["change"])
+    def add_topic(self, request, queryset):
+        topic = self._action_value(request, "topic", "a topic in the Topic menu")
+        if topic is not None:
+            self._run(request, queryset, f"Added “{topic.name}” to", queryset.add_topic, topic)
+
+    @admin.action(description="Remove topic (choose it in Topic)", permissions=["change"])
+    def remove_topic(self, request, queryset):
+        topic = self._action_value(request, "topic", "a topic in the Topic menu")
+        if topic is not None:
+            self._run(
+                request, queryset, f"Removed “{topic.name}” from", queryset.remove_topic, topic
+            )
+
+    def _action_value(self, request, name, what):
+        """The action bar's Value or Topic, or None after telling the editor what is missing."""
+        try:
+            value = ArticleActionForm.base_fields[name].clean(request.POST.get(name, ""))
+        except ValidationError as error:
+            self._refuse(request, error)
+            return None
+        if value is None:
+            self.message_user(
+                request, f"Nothing changed: choose {what}, then click Go.", messages.ERROR
+            )
+        return value
+
+    def _run(self, request, queryset, done, method, value):
+        try:
+            changed = method(value, user=request.user)
+        except ValidationError as error:
+            self._refuse(request, error)
+            return
+        self._report(request, queryset, changed, done)
+
+    def _refuse(self, request, error):
+        self.message_user(request, f"Nothing changed: {' '.join(error.messages)}", messages.ERROR)
+
+    def _report(self, request, queryset, changed, done):
+        selected = queryset.count()
+        message = f"{done} {plural(changed)}."
+        if changed < selected:
+            message += f" {plural(selected - changed)} already had that value."
+        self.message_user(request, message, messages.SUCCESS if changed else messages.WARNING)
+
+    # The staff-only preview of unpublished items.
+
+    def get_urls(self):
+        preview = path(
+            "<path:object_id>/preview/",
+            self.admin_site.admin_view(self.preview_view),  # staff only, never cached
+            name="articles_article_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request, object_id):
+        article = self.get_object(request, unquote(object_id))
+        if article is None:
+            raise Http404("No such article.")
+        if not self.has_view_permission(request, article):
+            raise PermissionDenied
+        context = {
+            "article": article,
+            "object": article,
+            "preview": True,
+            "lead_image_url": lead_image_url(article),
+        }
+        try:
+            get_template(PUBLIC_DETAIL_TEMPLATE)
+        except TemplateDoesNotExist:
+            context.update(
+                self.admin_site.each_context(request), opts=self.opts, title="Preview — not public"
+            )
+            response = TemplateResponse(request, PREVIEW_TEMPLATE, context)
+        else:
+            html = render_to_string(PUBLIC_DETAIL_TEMPLATE, context, request=request)
+            response = HttpResponse(_with_banner(html, article))
+        response["X-Robots-Tag"] = "noindex"
+        return response
+
+
+def _with_banner(html, article):
+    """The public page with the "not public" banner placed right after <body>."""
+    banner = render_to_string("admin/articles/article/preview_banner.html", {"article": article})
+    body = re.search(r"<body[^>]*>", html, flags=re.IGNORECASE)
+    at = body.end() if body else 0
+    return html[:at] + banner + html[at:]
+
+
+def _value_table(headers, rows):
+    """A small HTML table of imported values, every cell escaped and long text cut."""
+    if not rows:
+        return "None"
+
+    def cell(value):
+        if isinstance(value, list | dict):
+            value = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        return Truncator("" if value is None else str(value)).chars(300)
+
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((cell(v),) for v in row)),) for row in rows),
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+# Provider, Topic, ImportRun --------------------------------------------------------
+
+# Topics are our tags (articles.Topic); taggit's own Tag model is unused, so its
+# admin page would only confuse editors.
+if admin.site.is_registered(Tag):
+    admin.site.unregister(Tag)
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ["name", "domain", "article_count"]
+    search_fields = ["name", "domain"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(article_count=Count("articles"))
+
+    @admin.display(description="Articles", ordering="article_count")
+    def article_count(self, provider):
+        return provider.article_count
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "parent", "keyword_list", "hashtag_list", "article_count"]
+    list_select_related = ["parent"]
+    list_filter = ["kind"]
+    search_fields = ["name", "slug", "short_name"]
+    autocomplete_fields = ["parent"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = [
+        ("name", "slug"),
+        ("kind", "short_name"),
+        "parent",
+        "description",
+        "keywords",
+        "hashtags",
+        "images",
+        "services",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(article_count=Count("tagged_articles"))
+
+    @admin.display(description="Articles", ordering="article_count")
+    def article_count(self, topic):
+        return topic.article_count
+
+    @admin.display(description="Keywords")
+    def keyword_list(self, topic):
+        return Truncator(", ".join(map(str, topic.keywords))).chars(80)
+
+    @admin.display(description="Hashtags")
+    def hashtag_list(self, topic):
+        return " ".join(f"#{tag}" for tag in topic.hashtags)
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    """Read-only history of `import_yaml` runs, newest first (the model's ordering)."""
+
+    list_display = [
+        "__str__",
+        "finished_at",
+        "dry_run",
+        "files",
+        "created",
+        "updated",
+        "unchanged",
+        "conflicts",
+        "failed",
+    ]
+    list_filter = ["dry_run"]
+    date_hierarchy = "started_at"
+    fieldsets = [
+        (None, {"fields": [("started_at", "finished_at"), "command", "path_list", "dry_run"]}),
+        (
+            "Counts",
+            {
+                "fields": [
+                    ("files", "topics"),
+                    ("created", "updated", "unchanged", "conflicts", "failed"),
+                ]
+            },
+        ),
+        ("Failures", {"fields": ["failure_table"]}),
+        ("Conflicts", {"fields": ["conflict_table"]}),
+        ("Warnings", {"fields": ["warning_list"]}),
+    ]
+    readonly_fields = [
+        "started_at",
+        "finished_at",
+        "command",
+        "path_list",
+        "dry_run",
+        "files",
+        "created",
+        "updated",
+        "unchanged",
+        "conflicts",
+        "failed",
+        "topics",
+        "failure_table",
+        "conflict_table",
+        "warning_list",
+    ]
+
+    # Runs are written by the importer only: nobody adds, edits or deletes them here.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Paths")
+    def path_list(self, run):
+        return format_html_join(mark_safe("<br>"), "{}", ((p,) for p in run.paths)) or "—"
+
+    @admin.display(description="Failures")
+    def failure_table(self, run):
+        return _value_table(
+            ("File", "Line", "Error"),
+            [(f.get("path"), f.get("line"), f.get("error")) for f in run.failures],
+        )
+
+    @admin.display(description="Conflicts")
+    def conflict_table(self, run):
+        return _value_table(
+            ("File", "Field", "Kept (editor's value)", "File's value"),
+            [
+                (c.get("path"), c.get("field"), c.get("ours"), c.get("theirs"))
+                for c in run.conflict_details
+            ],
+        )
+
+    @admin.display(description="Warnings")
+    def warning_list(self, run):
+        return format_html_join(mark_safe("<br>"), "{}", ((w,) for w in run.warnings)) or "None"

@@ -1,0 +1,231 @@
+"""Forms behind the editorial admin: the article form, the list's editable row, the action bar.
+
+Rules that must hold whatever the page looks like live here (and in the model),
+not in templates: who may change the status, the score limits, the upload checks
+and the stale-edit guard.
+"""
+
+from django import forms
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from .images import validate_image_upload
+from .models import Article, Topic, make_slug
+
+QUALITY_ERRORS = {"min_value": "Quality must be 0 or more (there is no upper limit)."}
+UPLOAD_CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"]
+URL_FIELDS = ["web_url", "original_url", "amp_web_url", "cdn_amp_web_url"]
+WIDE = "width: 100%; max-width: 48em"
+HEAT_ERRORS = {"min_value": "Heat must be -1 (unknown) or more."}
+
+
+class VersionField(forms.CharField):
+    """The `updated_at` the editor's page was built from, sent back in a hidden input.
+
+    It never counts as a change of its own: only the editor's real edits do.
+    """
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def has_changed(self, initial, data):
+        return False
+
+
+def version_of(article) -> str:
+    return article.updated_at.isoformat() if article.updated_at else ""
+
+
+class TopicsWidget(FilteredSelectMultiple):
+    """The admin's two-box topic picker, laid out like filter_horizontal on a real M2M.
+
+    The admin's JavaScript builds the boxes in the select's parent element; the
+    wrapper keeps them from pushing the field's label aside.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        html = super().render(name, value, attrs, renderer)
+        return format_html('<div class="related-widget-wrapper">{}</div>', html)
+
+
+class ArticleScoresForm(forms.ModelForm):
+    """Quality, heat and the stale-edit guard: shared by the list rows and the full form.
+
+    Django's admin saves last-write-wins. Each form carries the version (updated_at)
+    it was built from; when the stored article is newer and this form would change
+    something, it is refused instead of silently undoing the other editor's work.
+    """
+
+    quality = forms.IntegerField(
+        required=False,
+        min_value=0,
+        error_messages=QUALITY_ERRORS,
+        widget=forms.NumberInput(attrs={"min": 0, "style": "width: 6em"}),
+        help_text=Article._meta.get_field("quality").help_text,
+    )
+    heat = forms.IntegerField(
+        required=False,
+        min_value=-1,
+        error_messages=HEAT_ERRORS,
+        widget=forms.NumberInput(attrs={"min": -1, "style": "width: 6em"}),
+        help_text=Article._meta.get_field("heat").help_text,
+    )
+    version = VersionField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = version_of(self.instance)
+
+    def clean(self):
+        cleaned = super().clean()
+        sent = self.data.get(self.add_prefix("version"), "")
+        if self.instance.pk and self.has_changed() and sent != version_of(self.instance):
+            changed_at = timezone.localtime(self.instance.updated_at)
+            raise ValidationError(
+                "Not saved: someone else changed “%(title)s” at %(time)s, after you opened "
+                "this page. Reload the page to see their change, then make yours again.",
+                code="stale",
+                params={"title": self.instance.title, "time": f"{changed_at:%Y-%m-%d %H:%M:%S}"},
+            )
+        return cleaned
+
+
+class ArticleChangeListForm(ArticleScoresForm):
+    """One editable row of the article list (quality and heat)."""
+
+    class Meta:
+        model = Article
+        fields = ["quality", "heat"]
+
+
+class ArticleAdminForm(ArticleScoresForm):
+    """The full article form.
+
+    `can_change_status` is set by the admin from the `publish_article` permission:
+    without it the status field is locked to its current value. A disabled field
+    ignores whatever a (crafted) POST sends for it, so it cannot be used to publish.
+    """
+
+    can_change_status = False
+
+    # Existing topics only: taggit's default text box would create a new topic for
+    # every typo, bypassing the taxonomy.
+    topics = forms.ModelMultipleChoiceField(
+        queryset=Topic.objects.all(),
+        required=False,
+        widget=TopicsWidget("topics", is_stacked=False),
+    )
+    lead_image = forms.FileField(
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(UPLOAD_CONTENT_TYPES)}),
+        help_text="JPEG, PNG, WebP or GIF, up to 10 MB and 40 megapixels. "
+        "A 400-pixel-wide thumbnail is made from it for lists and cards.",
+    )
+    slug = forms.SlugField(
+        required=False,
+        max_length=Article._meta.get_field("slug").max_length,
+        help_text="Part of the public URL. Leave empty to make it from the date and title.",
+        widget=forms.TextInput(attrs={"class": "vTextField", "style": WIDE}),
+    )
+
+    class Meta:
+        model = Article
+        fields = [
+            "title",
+            "slug",
+            "excerpt",
+            "body",
+            "type",
+            "category",
+            "topics",
+            "status",
+            "quality",
+            "heat",
+            "related_stories",
+            "lead_image",
+            "web_url",
+            "original_url",
+            "amp_web_url",
+            "cdn_amp_web_url",
+            "provider",
+            "published_at",
+        ]
+        widgets = {"title": forms.TextInput(attrs={"class": "vTextField", "style": WIDE})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "status" in self.fields and not self.can_change_status:
+            status = self.fields["status"]
+            current = self.instance.status if self.instance.pk else Article.Status.REVIEW
+            status.disabled = True
+            status.choices = [(value, label) for value, label in status.choices if value == current]
+            status.help_text = "Only editors with the publishing right change the status."
+        for name in URL_FIELDS:
+            if name in self.fields:
+                self.fields[name].error_messages["invalid"] = (
+                    "Enter a valid http:// or https:// URL."
+                )
+        if self.instance.pk:
+            self._mark_changed_since_import()
+
+    def _mark_changed_since_import(self):
+        """Tell editors which fields differ from what the last import wrote.
+
+        The admin renders help_text unescaped, so the imported value is escaped here.
+        """
+        for name in self.instance.changed_since_import():
+            if name not in self.fields:
+                continue
+            field = self.fields[name]
+            imported = self.instance.imported.get(name)
+            if isinstance(imported, list):
+                imported = ", ".join(str(value) for value in imported)
+            shown = Truncator("" if imported is None else str(imported)).chars(200) or "(empty)"
+            field.help_text = format_html(
+                '{}<div class="changed-since-import"><strong>Edited since the last import.'
+                "</strong> Imported value: {}</div>",
+                field.help_text,
+                shown,
+            )
+
+    def clean_lead_image(self):
+        upload = self.cleaned_data.get("lead_image")
+        if isinstance(upload, UploadedFile):  # a new upload, not the stored file
+            extension = validate_image_upload(upload)
+            # Store it under the extension of what it really is, whatever it was called.
+            stem = upload.name.rsplit(".", 1)[0] if "." in upload.name else upload.name
+            upload.name = f"{stem or 'image'}.{extension}"
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("slug") and cleaned.get("title") and cleaned.get("published_at"):
+            cleaned["slug"] = make_slug(cleaned["published_at"], cleaned["title"])
+        return cleaned
+
+
+class ArticleActionForm(ActionForm):
+    """The admin action bar, with the value some actions need.
+
+    "Set quality" and "Set heat" read Value; "Add topic" and "Remove topic" read Topic.
+    """
+
+    value = forms.IntegerField(
+        required=False,
+        label="Value (for set quality/heat):",
+        widget=forms.NumberInput(attrs={"style": "width: 5em", "min": "-1"}),
+    )
+    topic = forms.ModelChoiceField(
+        queryset=Topic.objects.all(),
+        required=False,
+        label="Topic (for add/remove topic):",
+        empty_label="---------",
+    )

@@ -82,7 +82,8 @@ def serialize(article, request):
         "provider": {
             "domain": provider.domain,
             "images": _images(
-                {"url": logo.get("url"), "width": logo.get("width"), "height": logo.get("height")}
+                # Logos are never cached copies (the original API said false too).
+                {**logo, "is_cached": False}
                 for logo in provider.logos
                 if isinstance(logo, dict)
             ),

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
@@ -102,7 +103,11 @@ def _news_article_data(request, article, picture, topics):
     """schema.org NewsArticle for search engines (rendered as JSON-LD, escaped)."""
     url = request.build_absolute_uri(article.get_absolute_url())
     provider = article.provider
-    publisher = {"@type": "Organization", "name": str(provider), "url": f"https://{provider.domain}/"}
+    publisher = {
+        "@type": "Organization",
+        "name": str(provider),
+        "url": f"https://{provider.domain}/",
+    }
     logo = provider.logo
     if logo and is_http_url(logo.get("url")):
         publisher["logo"] = {"@type": "ImageObject", "url": logo["url"]}
@@ -110,7 +115,7 @@ def _news_article_data(request, article, picture, topics):
         "@context": "https://schema.org",
         "@type": "NewsArticle",
         "headline": article.title[:110],
-        "description": article.excerpt,
+        "description": strip_tags(article.excerpt),
         "datePublished": article.published_at,
         "dateModified": article.updated_at,
         "url": url,

@@ -1,0 +1,463 @@
+"""The public pages: what readers see, in what order, in how many queries, with which headers."""
+
+import datetime as dt
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.models import Article, Topic
+
+from .factories import make_article, make_coverage, make_provider, make_topic
+
+pytestmark = pytest.mark.django_db
+
+SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+@pytest.fixture(autouse=True)
+def _page_cache_off(settings):
+    """Most tests look at fresh renders; the page cache has its own tests below."""
+    settings.NEWSROOM_PAGE_CACHE = "0"
+    cache.clear()
+
+
+def _titles(response):
+    return [a.title for a in response.context["page"].items]
+
+
+def _hours_ago(hours):
+    return timezone.now() - dt.timedelta(hours=hours)
+
+
+# -- visibility -------------------------------------------------------------------------
+
+
+def test_home_lists_only_published_stories(client):
+    shown = make_article("Shown story")
+    make_article("Waiting story", status=Article.Status.REVIEW)
+    make_article("Refused story", status=Article.Status.REJECTED)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert _titles(response) == ["Shown story"]
+    assert b"Waiting story" not in response.content
+    assert b"Refused story" not in response.content
+    assert shown.get_absolute_url().encode() in response.content
+
+
+@pytest.mark.parametrize("status", [Article.Status.REVIEW, Article.Status.REJECTED])
+def test_unpublished_article_pages_are_404(client, status):
+    article = make_article("Not for readers", status=status)
+    response = client.get(article.get_absolute_url())
+    assert response.status_code == 404
+    assert b"Not for readers" not in response.content
+
+
+@pytest.mark.parametrize("status", [Article.Status.REVIEW, Article.Status.REJECTED])
+def test_unpublished_stories_are_absent_from_topic_provider_and_search(client, status):
+    topic = make_topic("Robotics")
+    provider = make_provider(domain="robots.example")
+    make_article("Public robot news", topics=[topic], provider=provider)
+    make_article("Secret robot news", topics=[topic], provider=provider, status=status)
+    for url in (topic.get_absolute_url(), provider.get_absolute_url(), "/search/?q=robot"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert _titles(response) == ["Public robot news"], url
+        assert b"Secret robot news" not in response.content
+
+
+def test_related_stories_show_only_published_ones(client):
+    article = make_article("Main story")
+    public = make_article("Public follow-up")
+    draft = make_article("Draft follow-up", status=Article.Status.REVIEW)
+    article.related_stories.add(public, draft)
+    response = client.get(article.get_absolute_url())
+    assert public.get_absolute_url().encode() in response.content
+    assert b"Draft follow-up" not in response.content
+    assert draft.get_absolute_url().encode() not in response.content
+
+
+# -- ordering and paging ----------------------------------------------------------------
+
+
+def test_top_orders_by_heat_then_quality_then_recency_with_unknowns_last(client):
+    make_article("cold", heat=10, quality=90, published_at=_hours_ago(1))
+    make_article("hot", heat=200, quality=1, published_at=_hours_ago(50))
+    make_article("warm best", heat=100, quality=80, published_at=_hours_ago(40))
+    make_article("warm newer", heat=100, quality=20, published_at=_hours_ago(2))
+    make_article("warm older", heat=100, quality=20, published_at=_hours_ago(30))
+    make_article("warm unknown quality", heat=100, quality=None, published_at=_hours_ago(3))
+    make_article("unknown heat", heat=None, quality=150, published_at=_hours_ago(0))
+    expected = [
+        "hot",
+        "warm best",
+        "warm newer",
+        "warm older",
+        "warm unknown quality",
+        "cold",
+        "unknown heat",
+    ]
+    assert _titles(client.get("/")) == expected
+    assert _titles(client.get("/?view=top")) == expected
+
+
+def test_latest_orders_by_source_date(client):
+    make_article("old", heat=300, published_at=_hours_ago(30))
+    make_article("new", heat=1, published_at=_hours_ago(1))
+    make_article("middle", heat=None, published_at=_hours_ago(10))
+    assert _titles(client.get("/?view=latest")) == ["new", "middle", "old"]
+
+
+def test_pages_of_twenty_and_links_keep_the_filters(client):
+    for n in range(25):
+        make_article(f"Story {n:02d}", published_at=_hours_ago(n + 1))
+    first = client.get("/?view=latest")
+    assert len(first.context["page"].items) == 20
+    html = first.content.decode()
+    assert 'href="?view=latest&amp;page=2"' in html
+    second = client.get("/?view=latest&page=2")
+    assert _titles(second) == [f"Story {n:02d}" for n in range(20, 25)]
+    assert 'rel="next"' not in second.content.decode()
+    # Back to page 1 keeps the view but drops the page number.
+    assert 'href="/?view=latest"' in second.content.decode()
+
+
+@pytest.mark.parametrize("page", ["3", "0", "-1", "abc", "1.5", "99999999999999999999999"])
+def test_bad_or_past_the_end_pages_are_404(client, page):
+    make_article()
+    response = client.get(f"/?page={page}")
+    assert response.status_code == 404
+
+
+def test_unknown_view_falls_back_to_top(client):
+    make_article("only")
+    assert client.get("/?view=<script>").status_code == 200
+
+
+# -- queries do not grow with the page ------------------------------------------------------
+
+
+def _count_queries(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+def _many(count, topic, provider, prefix):
+    for n in range(count):
+        make_article(
+            f"Bulk {prefix} {n}", topics=[topic], provider=provider, published_at=_hours_ago(n + 1)
+        )
+
+
+def test_list_pages_run_a_constant_number_of_queries(client):
+    topic = make_topic("Vision")
+    provider = make_provider(domain="lots.example")
+    _many(20, topic, provider, "a")
+    urls = ["/", "/?view=latest", topic.get_absolute_url(), provider.get_absolute_url()]
+    urls += ["/search/?q=Bulk", "/topics/"]
+    small = {url: _count_queries(client, url) for url in urls}
+    _many(200, topic, provider, "b")
+    for url in urls:
+        assert _count_queries(client, url) == small[url], url
+    # Article, provider (joined), topics, images, navigation: a handful, not dozens.
+    assert small["/"] <= 5
+
+
+def test_article_page_runs_a_constant_number_of_queries(client):
+    topic = make_topic()
+    one = make_article(topics=[topic])
+    make_coverage(one)
+    one.related_stories.add(make_article())
+    many = make_article(topics=[topic, make_topic(), make_topic()], images=3)
+    for _ in range(10):
+        make_coverage(many)
+        many.related_stories.add(make_article())
+    assert _count_queries(client, one.get_absolute_url()) == _count_queries(
+        client, many.get_absolute_url()
+    )
+    assert _count_queries(client, many.get_absolute_url()) <= 7
+
+
+# -- the article page ---------------------------------------------------------------------------
+
+
+def test_article_page_shows_the_story(client):
+    provider = make_provider(
+        domain="cnet.com",
+        name="CNET",
+        logos=[{"url": "https://logos.example/cnet.jpg", "width": 50, "height": 50}],
+    )
+    topic = make_topic("Computer Vision", slug="computer-vision")
+    article = make_article(
+        "Cameras learn to see",
+        provider=provider,
+        topics=[topic],
+        excerpt="A short summary.",
+        body="First paragraph with **bold** text.",
+        original_url="https://cnet.com/original",
+        published_at=dt.datetime(2020, 12, 10, 9, 30, tzinfo=dt.UTC),
+    )
+    make_coverage(article, url="https://elsewhere.example/story", title="Elsewhere's take")
+    assert article.get_absolute_url().startswith("/2020/12/10/2020-12-10-cameras-learn-to-see")
+    response = client.get(article.get_absolute_url())
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1" in html and "Cameras learn to see</h1>" in html
+    assert "A short summary." in html
+    assert "<strong>bold</strong>" in html
+    assert 'src="https://logos.example/cnet.jpg"' in html and ">CNET</a>" in html
+    assert '<time datetime="2020-12-10T09:30:00+00:00">10 Dec 2020</time>' in html
+    image = re.search(r'<figure class="story__figure">\s*<img ([^>]*)>', html).group(1)
+    assert 'width="1200"' in image and 'height="675"' in image
+    assert 'alt="Cameras learn to see"' in image
+    assert 'href="/topics/computer-vision/"' in html
+    assert 'href="https://cnet.com/original" rel="noopener noreferrer"' in html
+    assert 'href="https://elsewhere.example/story" rel="noopener noreferrer"' in html
+    assert "Elsewhere&#x27;s take" in html
+
+
+def test_article_with_the_wrong_date_redirects_to_its_address(client):
+    article = make_article(published_at=dt.datetime(2021, 3, 11, 15, 38, tzinfo=dt.UTC))
+    response = client.get(f"/2021/03/12/{article.slug}/")
+    assert response.status_code == 301
+    assert response["Location"] == article.get_absolute_url()
+    assert client.get("/2021/03/11/no-such-story/").status_code == 404
+
+
+def test_article_page_has_seo_tags_and_json_ld(client):
+    article = make_article("A headline", excerpt="What happened, in short.")
+    html = client.get(article.get_absolute_url()).content.decode()
+    canonical = f"http://testserver{article.get_absolute_url()}"
+    assert "<title>A headline — Newsroom</title>" in html
+    assert '<meta name="description" content="What happened, in short.">' in html
+    assert f'<link rel="canonical" href="{canonical}">' in html
+    assert '<meta property="og:title" content="A headline">' in html
+    assert '<meta property="og:image" content="https://img.example/' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    data = json.loads(block.group(1))
+    assert data["@type"] == "NewsArticle"
+    assert data["headline"] == "A headline"
+    assert data["url"] == canonical
+    assert data["image"][0].startswith("https://img.example/")
+    assert data["publisher"]["name"] == str(article.provider)
+    assert data["datePublished"].startswith(article.published_at.strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_every_page_has_title_description_canonical_and_feed_links(client):
+    topic = make_topic("Ethics", description="Right and wrong in AI.")
+    article = make_article(topics=[topic])
+    pages = ["/", "/?view=latest&page=1&utm_source=x", topic.get_absolute_url(), "/topics/"]
+    pages += [article.provider.get_absolute_url(), "/search/?q=x", article.get_absolute_url()]
+    for url in pages:
+        html = client.get(url).content.decode()
+        assert re.search(r"<title>[^<]+ — Newsroom</title>|<title>Newsroom — ", html), url
+        assert re.search(r'<meta name="description" content="[^"]+">', html), url
+        assert '<link rel="canonical" href="http://testserver/' in html, url
+        assert '<link rel="alternate" type="application/rss+xml"' in html, url
+        assert "utm_source" not in re.search(r'rel="canonical" href="([^"]*)"', html).group(1)
+
+
+# -- topics and providers ------------------------------------------------------------------------
+
+
+def test_topic_page_shows_description_parent_children_and_feeds(client):
+    root = make_topic("AI", slug="ai")
+    topic = make_topic("Machine Learning", slug="machine-learning", parent=root)
+    topic.description = "Systems that learn from data."
+    topic.save()
+    child = make_topic("Deep Learning", slug="deep-learning", parent=topic)
+    make_article("In topic", topics=[topic])
+    make_article("Elsewhere", topics=[root])
+    response = client.get("/topics/machine-learning/")
+    html = response.content.decode()
+    assert _titles(response) == ["In topic"]
+    assert "Systems that learn from data." in html
+    assert f'href="{root.get_absolute_url()}"' in html
+    assert f'href="{child.get_absolute_url()}"' in html
+    assert 'href="/topics/machine-learning/feed/"' in html
+    assert 'href="/topics/machine-learning/feed/atom/"' in html
+    assert client.get("/topics/no-such-topic/").status_code == 404
+
+
+def test_topic_index_lists_every_topic(client):
+    root = make_topic("AI", slug="ai")
+    make_topic("AI in Autos", slug="ai-in-autos", parent=root)
+    make_topic("PyTorch", slug="pytorch", kind=Topic.Kind.TAG)
+    html = client.get("/topics/").content.decode()
+    for slug in ("ai", "ai-in-autos", "pytorch"):
+        assert f'href="/topics/{slug}/"' in html
+
+
+def test_masthead_navigation_links_first_level_topics(client):
+    root = make_topic("AI", slug="ai")
+    make_topic("AI in Healthcare", slug="ai-in-healthcare", parent=root, short_name="Health")
+    html = client.get("/").content.decode()
+    nav = re.search(r'<nav class="topic-nav".*?</nav>', html, re.S).group(0)
+    assert 'href="/topics/ai-in-healthcare/">Health</a>' in nav
+    assert 'href="/topics/"' in nav
+
+
+def test_provider_page_and_empty_or_unknown_providers(client):
+    provider = make_provider(domain="techcrunch.com", name="TechCrunch")
+    make_article("From TC", provider=provider)
+    make_article("Other outlet")
+    response = client.get("/providers/techcrunch.com/")
+    assert _titles(response) == ["From TC"]
+    assert b"TechCrunch" in response.content
+    only_drafts = make_provider(domain="drafts.example")
+    make_article(provider=only_drafts, status=Article.Status.REVIEW)
+    assert client.get("/providers/drafts.example/").status_code == 404
+    assert client.get("/providers/unknown.example/").status_code == 404
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def test_search_matches_title_excerpt_and_body(client):
+    make_article("Quantum chips arrive", excerpt="x")
+    make_article("Other", excerpt="A story about quantum error rates")
+    make_article("Third", body="Deep in the body: quantum.")
+    make_article("Unrelated")
+    response = client.get("/search/?q=quantum")
+    assert sorted(_titles(response)) == ["Other", "Quantum chips arrive", "Third"]
+    assert b"noindex" in response.content
+
+
+def test_empty_search_shows_the_form(client):
+    response = client.get("/search/")
+    assert response.status_code == 200
+    assert response.context["page"] is None
+    assert b'name="q"' in response.content
+
+
+# -- error pages, robots, sitemap ---------------------------------------------------------------------
+
+
+def test_404_page_is_helpful(client):
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "find that page" in html
+    assert 'action="/search/"' in html and 'href="/topics/"' in html
+
+
+def test_500_page_renders_without_a_database_or_request():
+    html = render_to_string("500.html")
+    assert "Something went wrong" in html and 'href="/"' in html
+
+
+def test_robots_txt_points_at_the_sitemap(client):
+    response = client.get("/robots.txt")
+    assert response["Content-Type"].startswith("text/plain")
+    assert "Sitemap: http://testserver/sitemap.xml" in response.content.decode()
+    assert "Disallow: /admin/" in response.content.decode()
+
+
+def test_sitemap_lists_published_articles_with_lastmod(client):
+    public = make_article("Public")
+    draft = make_article("Draft", status=Article.Status.REVIEW)
+    topic = make_topic("Robots", slug="robots")
+    index = ET.fromstring(client.get("/sitemap.xml").content)
+    sections = [loc.text for loc in index.findall("sm:sitemap/sm:loc", SITEMAP_NS)]
+    assert "http://testserver/sitemap-articles.xml" in sections
+    assert index.find("sm:sitemap/sm:lastmod", SITEMAP_NS) is not None
+
+    articles = ET.fromstring(client.get("/sitemap-articles.xml").content)
+    urls = {
+        u.find("sm:loc", SITEMAP_NS).text: u.find("sm:lastmod", SITEMAP_NS).text
+        for u in articles.findall("sm:url", SITEMAP_NS)
+    }
+    assert f"http://testserver{public.get_absolute_url()}" in urls
+    assert urls[f"http://testserver{public.get_absolute_url()}"].startswith(
+        public.updated_at.strftime("%Y-%m-%d")
+    )
+    assert f"http://testserver{draft.get_absolute_url()}" not in urls
+    topics = client.get("/sitemap-topics.xml").content.decode()
+    assert f"http://testserver{topic.get_absolute_url()}" in topics
+
+
+# -- HTTP caching -----------------------------------------------------------------------------------
+
+
+def test_pages_carry_validators_and_answer_304(client):
+    article = make_article()
+    for url in ("/", article.get_absolute_url(), "/topics/"):
+        response = client.get(url)
+        assert response.has_header("ETag"), url
+        assert "public" in response["Cache-Control"] and "max-age=" in response["Cache-Control"]
+        again = client.get(url, headers={"if-none-match": response["ETag"]})
+        assert again.status_code == 304, url
+    detail = client.get(article.get_absolute_url())
+    assert detail.has_header("Last-Modified")
+    since = client.get(
+        article.get_absolute_url(), headers={"if-modified-since": detail["Last-Modified"]}
+    )
+    assert since.status_code == 304
+
+
+def test_public_pages_set_no_cookie_and_do_not_vary_on_it(client):
+    make_article()
+    response = client.get("/")
+    assert not response.cookies
+    assert "Cookie" not in response.get("Vary", "")
+
+
+def test_page_cache_serves_repeat_requests_without_queries(client, settings):
+    settings.NEWSROOM_PAGE_CACHE = "1"
+    article = make_article("Cached story")
+    first = client.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get("/")
+    assert len(queries) == 0
+    assert second.content == first.content
+    assert second["ETag"] == first["ETag"]
+    assert client.get(article.get_absolute_url()).status_code == 200
+
+
+def test_page_cache_forgets_pages_when_articles_change(client, settings):
+    settings.NEWSROOM_PAGE_CACHE = "1"
+    article = make_article("Soon withdrawn")
+    url = article.get_absolute_url()
+    assert client.get(url).status_code == 200
+    assert b"Soon withdrawn" in client.get("/").content
+
+    # A bulk QuerySet method (.update() underneath, no signals) must invalidate too.
+    Article.objects.filter(pk=article.pk).return_to_review()
+    assert client.get(url).status_code == 404
+    assert b"Soon withdrawn" not in client.get("/").content
+
+    Article.objects.filter(pk=article.pk).publish()
+    assert client.get(url).status_code == 200
+
+    # A plain save (signals) and a topic change (taggit's m2m_changed) as well.
+    article.title = "Renamed story"
+    article.save()
+    assert b"Renamed story" in client.get("/").content
+    topic = make_topic("Late topic", slug="late-topic")
+    article.topics.add(topic)
+    assert b"/topics/late-topic/" in client.get("/").content
+
+
+def test_page_cache_keys_include_the_query_string(client, settings):
+    settings.NEWSROOM_PAGE_CACHE = "1"
+    for n in range(21):
+        make_article(f"S{n}", published_at=_hours_ago(n + 1))
+    assert _titles(client.get("/?view=latest")) == [f"S{n}" for n in range(20)]
+    second = client.get("/?view=latest&page=2")
+    assert b">S20</a>" in second.content
+
+
+def test_reverse_of_named_routes():
+    assert reverse("articles:home") == "/"
+    assert reverse("articles:topic", kwargs={"slug": "ai"}) == "/topics/ai/"
+    assert reverse("articles:provider", kwargs={"domain": "a.example"}) == "/providers/a.example/"

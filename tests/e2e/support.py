@@ -1,0 +1,134 @@
+"""Steps the browser journeys share: logging in, reading cards, axe, focus order, screenshots.
+
+Every test module imports this first. Without Playwright or Chromium the import
+skips the module, always from the same line, so pytest prints one line for all of
+them (`SKIPPED [n] tests/e2e/support.py:…: e2e: … to enable the browser tests`).
+"""
+
+import re
+
+import pytest
+
+from .environment import PASSWORD, ROOT, SCREENSHOTS, missing, required
+
+_why_not = missing()
+if _why_not and required():
+    pytest.fail(f"{_why_not} (NEWSROOM_E2E=require: CI must run them)", pytrace=False)
+if _why_not:
+    pytest.skip(_why_not, allow_module_level=True)
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+__all__ = [
+    "PASSWORD",
+    "Page",
+    "axe_violations",
+    "card_titles",
+    "expect",
+    "log_in",
+    "record_problems",
+    "save_screenshots",
+    "tab_stops",
+]
+
+AXE_JS = ROOT / "tests" / "e2e" / "vendor" / "axe.min.js"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def log_in(page: Page, user, password=PASSWORD):
+    """Sign in through the admin's real login form (django-axes is on)."""
+    page.goto("/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill(user.get_username())
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def card_titles(page: Page) -> list[str]:
+    """The story titles on a public list page, top to bottom."""
+    return [t.strip() for t in page.locator("main article h2").all_inner_texts()]
+
+
+def record_problems(page: Page) -> list[str]:
+    """Collect script errors, console errors (CSP violations among them) and failed
+    same-site requests from now on; the test asserts the list stays empty."""
+    problems = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda message: message.type == "error" and problems.append(f"console: {message.text}"),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            response.status >= 400 and problems.append(f"HTTP {response.status}: {response.url}")
+        ),
+    )
+    return problems
+
+
+def axe_violations(page: Page, impacts=("serious", "critical")) -> list[str]:
+    """Run axe-core on the current page; one readable line per violation of `impacts`.
+
+    axe is added as an init script of the context (see `with_axe`), because the
+    site's Content-Security-Policy rightly refuses injected inline scripts.
+    """
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['impact']}: {v['id']} — {v['help']} — "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in results["violations"]
+        if v["impact"] in impacts
+    ]
+
+
+def with_axe(context):
+    """Make axe-core available on every page this browser context opens."""
+    context.add_init_script(path=str(AXE_JS))
+    return context
+
+
+_DESCRIBE_FOCUS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const region = el.closest('header, nav, main, footer, form');
+  const style = getComputedStyle(el);
+  return {
+    tag: el.tagName.toLowerCase(),
+    text: (el.innerText || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 80),
+    href: el.getAttribute('href'),
+    landmark: el.closest('footer') ? 'footer' : el.closest('main') ? 'main'
+            : el.closest('header') ? 'header' : 'other',
+    region: region ? region.tagName.toLowerCase() : null,
+    outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
+    shadow: style.boxShadow !== 'none',
+  };
+}"""
+
+
+def tab_stops(page: Page, count: int) -> list[dict]:
+    """Press Tab `count` times from the top of the page; describe each focused element."""
+    stops = []
+    for _ in range(count):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(_DESCRIBE_FOCUS)
+        if stop is None:  # focus left the document: the end of the page was reached
+            break
+        stops.append(stop)
+    return stops
+
+
+def save_screenshots(page: Page, name: str):
+    """`test-results/screenshots/<name>-desktop.png` and `-phone.png` (1280 and 390 wide)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.screenshot(path=SCREENSHOTS / f"{name}-{label}.png", animations="disabled")
+    page.set_viewport_size(DESKTOP)
+
+
+def slug_pattern(title: str) -> re.Pattern:
+    """The article URL for `title`: /YYYY/MM/DD/<date>-<slugified title>/."""
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    return re.compile(r"/\d{4}/\d{2}/\d{2}/[\d-]*" + "-".join(words[:4]))

@@ -10,15 +10,13 @@ else but never the status; see docs/admin.md.
 """
 
 import datetime as dt
-import re
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef
-from django.http import Http404, HttpResponse
-from django.template.loader import TemplateDoesNotExist, get_template, render_to_string
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -27,32 +25,18 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from taggit.models import Tag
 
+from . import public
 from .forms import ArticleActionForm, ArticleAdminForm, ArticleChangeListForm
 from .images import refresh_lead_thumbnail
 from .links import is_http_url
 from .models import Article, ArticleImage, ImportRun, Provider, RelatedCoverage, Topic
 
-PUBLIC_DETAIL_TEMPLATE = "articles/article_detail.html"
 PREVIEW_TEMPLATE = "admin/articles/article/preview.html"
 SECURED_SHOWN_CHARS = 12
 
 
 def plural(count, word="article"):
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def lead_image_url(article, *, thumbnail=False) -> str:
-    """The uploaded lead image (or its thumbnail), else the first imported image.
-
-    Imported URLs come from files: only http(s) ones are ever put in a page.
-    """
-    uploaded = article.lead_thumbnail if thumbnail else article.lead_image
-    if uploaded:
-        return uploaded.url
-    image = article.lead_image_record
-    if image and is_http_url(image.url):
-        return image.url
-    return ""
 
 
 def editorial_summary(user):
@@ -344,10 +328,11 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Image")
     def thumbnail(self, article):
-        url = lead_image_url(article, thumbnail=True)
-        if not url:
+        # The same picture a public card shows: our thumbnail, else an http(s) import.
+        picture = public.card_picture(article)
+        if picture is None:
             return ""
-        return format_html('<img src="{}" alt="" width="80" loading="lazy">', url)
+        return format_html('<img src="{}" alt="" width="80" loading="lazy">', picture.url)
 
     @admin.display(description="Topics")
     def topic_names(self, article):
@@ -475,37 +460,25 @@ class ArticleAdmin(admin.ModelAdmin):
         return [preview, *super().get_urls()]
 
     def preview_view(self, request, object_id):
+        """The public article page for any article, behind the admin login, with a banner."""
         article = self.get_object(request, unquote(object_id))
         if article is None:
             raise Http404("No such article.")
         if not self.has_view_permission(request, article):
             raise PermissionDenied
+        # The same data the public article view gives its template (articles/views.py).
+        article = public.detail(Article.objects.filter(pk=article.pk)).get()
+        picture = public.lead_picture(article)
         context = {
             "article": article,
-            "object": article,
-            "preview": True,
-            "lead_image_url": lead_image_url(article),
+            "topics": [link.tag for link in article.tagged_topics.all()],
+            "picture": picture,
+            "picture_url": request.build_absolute_uri(picture.url) if picture else "",
+            "structured_data": {},
         }
-        try:
-            get_template(PUBLIC_DETAIL_TEMPLATE)
-        except TemplateDoesNotExist:
-            context.update(
-                self.admin_site.each_context(request), opts=self.opts, title="Preview — not public"
-            )
-            response = TemplateResponse(request, PREVIEW_TEMPLATE, context)
-        else:
-            html = render_to_string(PUBLIC_DETAIL_TEMPLATE, context, request=request)
-            response = HttpResponse(_with_banner(html, article))
-        response["X-Robots-Tag"] = "noindex"
+        response = TemplateResponse(request, PREVIEW_TEMPLATE, context)
+        response["X-Robots-Tag"] = "noindex, nofollow"
         return response
-
-
-def _with_banner(html, article):
-    """The public page with the "not public" banner placed right after <body>."""
-    banner = render_to_string("admin/articles/article/preview_banner.html", {"article": article})
-    body = re.search(r"<body[^>]*>", html, flags=re.IGNORECASE)
-    at = body.end() if body else 0
-    return html[:at] + banner + html[at:]
 
 
 def _value_table(headers, rows):

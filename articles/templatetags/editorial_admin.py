@@ -11,11 +11,3 @@ def editorial_summary(context):
     from articles.admin import editorial_summary
 
     return editorial_summary(context["request"].user)
-
-
-@register.filter
-def http_url(value):
-    """The URL itself if it is a plain http(s) URL, else "" (never a javascript: link)."""
-    from articles.links import is_http_url
-
-    return value if is_http_url(value) else ""

@@ -65,6 +65,16 @@ SCALAR_FIELDS = (
 LIST_FIELDS = ("topics", "images", "coverage")
 # Parsing in worker processes pays off only past this many files to parse.
 PARALLEL_THRESHOLD = 64
+# Tries for a file whose write collided with a concurrent import (see _retry_single).
+CONFLICT_RETRIES = 3
+# PostgreSQL's deadlock_detected and serialization_failure: the other side won, retry.
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def _lost_a_race(error: DatabaseError) -> bool:
+    return isinstance(error, IntegrityError) or (
+        getattr(error.__cause__, "sqlstate", None) in _RETRYABLE_SQLSTATES
+    )
 
 
 @dataclass
@@ -352,9 +362,14 @@ class Importer:
                 self._retry_single(entry, exc)
 
     def _retry_single(self, entry: _Parsed, first_error: DatabaseError):
-        # A concurrent import may have created the same article or provider a moment
-        # ago: one retry sees it and updates instead of inserting.
-        if isinstance(first_error, IntegrityError):
+        # A concurrent import may have created the same article, slug, provider or
+        # topic a moment ago: a retry sees it and updates (or picks another slug)
+        # instead of inserting. With several imports at once a file can lose more
+        # than one race, so it gets a few tries.
+        error = first_error
+        for _ in range(CONFLICT_RETRIES):
+            if not _lost_a_race(error):
+                break
             state = self._snapshot()
             try:
                 with transaction.atomic():
@@ -362,8 +377,8 @@ class Importer:
                 return
             except DatabaseError as exc:
                 self._restore(state)
-                first_error = exc
-        self._fail(FileError(entry.path, f"the database refused it: {first_error}"))
+                error = exc
+        self._fail(FileError(entry.path, f"the database refused it: {error}"))
 
     def _snapshot(self):
         r = self.report
@@ -635,7 +650,9 @@ class Importer:
         for item in items:
             wanted.setdefault(item.provider_domain, item)
         found = {p.domain: p for p in Provider.objects.filter(domain__in=wanted)}
-        missing = [d for d in wanted if d not in found]
+        # Sorted: concurrent imports then take the rows' locks in the same order and
+        # wait for each other instead of deadlocking.
+        missing = sorted(d for d in wanted if d not in found)
         if missing:
             Provider.objects.bulk_create(
                 [

@@ -14,8 +14,10 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.management import call_command
 
+from articles.models import Article, Topic
 from tests.conftest import FIXTURES
 
+from . import stories
 from .environment import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, SCREENSHOTS
 
 # Playwright's sync API keeps an asyncio loop running in this thread for the whole
@@ -139,3 +141,17 @@ def import_files(*paths):
 def demo_content(db):
     """The project's demo content: 10 topics and 48 items, 29 of them published."""
     import_files(FIXTURES)
+
+
+@pytest.fixture
+def published_story(demo_content, editor):
+    """The demo content after journey 1: the editor's changes to CHIP, made through the
+    same QuerySet methods the admin actions use. Returns the article."""
+    chip = Article.objects.filter(title=stories.CHIP)
+    chip.set_quality(stories.CHIP_QUALITY, user=editor)
+    chip.set_heat(stories.CHIP_HEAT, user=editor)
+    chip.add_topic(Topic.objects.get(name=stories.CHIP_NEW_TOPIC), user=editor)
+    chip.publish(user=editor)
+    article = chip.get()
+    article.related_stories.add(Article.objects.get(title=stories.RACKS))
+    return article

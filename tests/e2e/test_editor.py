@@ -6,15 +6,10 @@ import pytest
 
 from articles.models import Article
 
+from .stories import ALREADY_LIVE, CHIP, CHIP_HEAT, CHIP_NEW_TOPIC, CHIP_QUALITY, RACKS
 from .support import expect, log_in, record_problems, save_screenshots
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-CHIP = "Startup tapes out a 3nm inference chip built around on-die SRAM"
-RACKS = "Chipmakers race to ship liquid-cooled accelerator racks before year-end"
-ALREADY_LIVE = (
-    "Open-weight model family Lumen-3 tops reasoning benchmarks at a fraction of the compute"
-)
 
 
 def test_editor_reviews_and_publishes_an_imported_item(page, editor, demo_content):
@@ -34,8 +29,8 @@ def test_editor_reviews_and_publishes_an_imported_item(page, editor, demo_conten
     editorial = page.get_by_role("group", name="Editorial", exact=True)
     expect(content.get_by_label("Title:")).to_have_value(CHIP)
 
-    editorial.get_by_label("Quality:").fill("120")
-    editorial.get_by_label("Heat:").fill("145")
+    editorial.get_by_label("Quality:").fill(str(CHIP_QUALITY))
+    editorial.get_by_label("Heat:").fill(str(CHIP_HEAT))
 
     # Related story: the admin's autocomplete searches as the editor types.
     page.locator(".field-related_stories .select2-selection").click()
@@ -44,9 +39,9 @@ def test_editor_reviews_and_publishes_an_imported_item(page, editor, demo_conten
     expect(page.locator("#id_related_stories option:checked")).to_have_text([RACKS])
 
     # Topic: pick it in the "available" box and move it across.
-    page.locator("#id_topics_from").select_option(label="Machine Learning")
+    page.locator("#id_topics_from").select_option(label=CHIP_NEW_TOPIC)
     page.get_by_role("button", name="Choose selected topics").click()
-    expect(page.locator("#id_topics_to option")).to_contain_text(["Machine Learning"])
+    expect(page.locator("#id_topics_to option")).to_contain_text([CHIP_NEW_TOPIC])
 
     editorial.get_by_label("Status:").select_option(label="Published")
     save_screenshots(page, "admin-article-form")
@@ -54,10 +49,10 @@ def test_editor_reviews_and_publishes_an_imported_item(page, editor, demo_conten
 
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
     article = Article.objects.get(title=CHIP)
-    assert (article.status, article.quality, article.heat) == ("published", 120, 145)
+    assert (article.status, article.quality, article.heat) == ("published", CHIP_QUALITY, CHIP_HEAT)
     assert article.went_live_at is not None
     assert [a.title for a in article.related_stories.all()] == [RACKS]
-    assert "Machine Learning" in article.topics.names()
+    assert CHIP_NEW_TOPIC in article.topics.names()
 
     # The history shows who changed what.
     page.get_by_role("link", name=CHIP).first.click()

@@ -1,0 +1,95 @@
+"""Journey 2: a reader's visit, from the home page to the feed, after journey 1."""
+
+import re
+from xml.etree import ElementTree
+
+import pytest
+
+from articles.models import Article
+
+from .stories import CHIP, CHIP_NEW_TOPIC, DRAFT, DRAFT_WORD, RACKS
+from .support import card_titles, expect, record_problems, save_screenshots
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PAGE_SIZE = 20
+
+
+def top_order(articles):
+    """The order readers are promised for "Top", written out independently of the
+    site's code: hottest first, then best, then newest; unknown scores go last."""
+    return [
+        a.title
+        for a in sorted(
+            articles,
+            key=lambda a: (
+                a.heat is None,
+                -(a.heat or 0),
+                a.quality is None,
+                -(a.quality or 0),
+                -a.published_at.timestamp(),
+                -a.id,
+            ),
+        )
+    ]
+
+
+def test_reader_finds_the_new_story_and_follows_it_around(page, published_story):
+    problems = record_problems(page)
+    published = Article.objects.published()
+
+    # Home: "Top" is the default, and the story sits in its place: third.
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Top stories")
+    assert card_titles(page) == top_order(published)[:PAGE_SIZE]
+    assert card_titles(page).index(CHIP) == 2
+    save_screenshots(page, "home")
+
+    # The story page, with the related story the editor linked.
+    page.get_by_role("main").get_by_role("link", name=CHIP).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(CHIP)
+    expect(page.get_by_role("region", name="Related on Newsroom").get_by_role("link")).to_have_text(
+        [RACKS]
+    )
+    story_topics = page.locator(".story__topics").get_by_role("link")
+    expect(story_topics).to_have_text(["AI", "AI Hardware", CHIP_NEW_TOPIC])
+    save_screenshots(page, "article")
+
+    # A topic with more than one page of stories (29 from the files, plus this one).
+    story_topics.get_by_text("AI", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("AI")
+    in_topic = top_order(published.filter(topics__name="AI"))
+    assert len(in_topic) > PAGE_SIZE
+    first_page = card_titles(page)
+    save_screenshots(page, "topic")
+    page.get_by_role("link", name="Next →").click()
+    expect(page).to_have_url(re.compile(r"\?page=2$"))
+    assert first_page + card_titles(page) == in_topic
+    expect(page.get_by_role("link", name="Next →")).to_have_count(0)
+    page.get_by_role("link", name="← Previous").click()
+    assert card_titles(page) == first_page
+
+    # Search from the masthead: a word of the title finds it...
+    search = page.get_by_role("banner").get_by_role("searchbox", name="Search stories")
+    search.fill("SRAM")
+    search.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Search")
+    assert CHIP in card_titles(page)
+    save_screenshots(page, "search")
+    # ...and a word only a story still in review has finds nothing.
+    search = page.get_by_role("banner").get_by_role("searchbox", name="Search stories")
+    search.fill(DRAFT_WORD)
+    search.press("Enter")
+    expect(page.get_by_role("main")).to_contain_text("No published story matches")
+
+    # The feed link in the footer: RSS of the published stories, drafts left out.
+    feed = page.get_by_role("contentinfo").get_by_role("link", name="RSS")
+    response = page.request.get(feed.get_attribute("href"))
+    assert response.ok
+    assert response.headers["content-type"].startswith("application/rss+xml")
+    channel = ElementTree.fromstring(response.body()).find("channel")
+    titles = [item.findtext("title") for item in channel.iter("item")]
+    assert CHIP in titles
+    assert DRAFT not in titles
+    assert set(titles) <= set(published.values_list("title", flat=True))
+    assert problems == []

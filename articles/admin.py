@@ -26,7 +26,7 @@ from django.utils.text import Truncator
 from taggit.models import Tag
 
 from . import public
-from .forms import ArticleActionForm, ArticleAdminForm, ArticleChangeListForm
+from .forms import ActionValues, ArticleActionForm, ArticleAdminForm, ArticleChangeListForm
 from .images import refresh_lead_thumbnail
 from .links import is_http_url
 from .models import Article, ArticleImage, ImportRun, Provider, RelatedCoverage, Topic
@@ -419,12 +419,12 @@ class ArticleAdmin(admin.ModelAdmin):
             )
 
     def _action_value(self, request, name, what):
-        """The action bar's Value or Topic, or None after telling the editor what is missing."""
-        try:
-            value = ArticleActionForm.base_fields[name].clean(request.POST.get(name, ""))
-        except ValidationError as error:
-            self._refuse(request, error)
+        """The action bar's Value or Topic, or None after telling the editor what is wrong."""
+        values = ActionValues(request.POST)
+        if name in values.errors:
+            self._refuse(request, ValidationError(values.errors[name]))
             return None
+        value = values.cleaned_data[name]
         if value is None:
             self.message_user(
                 request, f"Nothing changed: choose {what}, then click Go.", messages.ERROR

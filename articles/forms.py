@@ -216,16 +216,26 @@ class ArticleActionForm(ActionForm):
     """The admin action bar, with the value some actions need.
 
     "Set quality" and "Set heat" read Value; "Add topic" and "Remove topic" read Topic.
+    Django's admin answers "No action selected" when any field of this bar is invalid,
+    so the bar only carries the raw text; the action parses it with ActionValues,
+    which says what is wrong.
     """
 
-    value = forms.IntegerField(
+    value = forms.CharField(
         required=False,
         label="Value (for set quality/heat):",
         widget=forms.NumberInput(attrs={"style": "width: 5em", "min": "-1"}),
     )
-    topic = forms.ModelChoiceField(
-        queryset=Topic.objects.all(),
-        required=False,
-        label="Topic (for add/remove topic):",
-        empty_label="---------",
-    )
+    topic = forms.CharField(required=False, label="Topic (for add/remove topic):")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "---------"), *Topic.objects.values_list("pk", "name")]
+        self.fields["topic"].widget = forms.Select(choices=choices)
+
+
+class ActionValues(forms.Form):
+    """The action bar's Value and Topic, parsed with messages an editor can act on."""
+
+    value = forms.IntegerField(required=False)
+    topic = forms.ModelChoiceField(queryset=Topic.objects.all(), required=False)

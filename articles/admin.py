@@ -346,11 +346,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Secured")
     def secured_summary(self, article):
-        # Opaque and sensitive: enough to recognise it, never the whole value.
-        if not article.secured:
-            return "—"
-        shown = article.secured[:SECURED_SHOWN_CHARS]
-        return f"{shown}… ({len(article.secured)} characters)"
+        return short_secured(article.secured)
 
     @admin.display(description="Edited since import")
     def changed_fields(self, article):
@@ -360,12 +356,12 @@ class ArticleAdmin(admin.ModelAdmin):
     def conflicts_table(self, article):
         return _value_table(
             ("Field", "Kept (editor's value)", "File's value"),
-            [(c.get("field"), c.get("ours"), c.get("theirs")) for c in article.import_conflicts],
+            [_conflict_row(c) for c in article.import_conflicts],
         )
 
     @admin.display(description="Imported values")
     def imported_table(self, article):
-        imported = {k: v for k, v in article.imported.items() if k != "secured"}
+        imported = {**article.imported, "secured": short_secured(article.imported.get("secured"))}
         return _value_table(("Field", "Value"), list(imported.items()))
 
     @admin.display(description="Import run")
@@ -479,6 +475,20 @@ class ArticleAdmin(admin.ModelAdmin):
         response = TemplateResponse(request, PREVIEW_TEMPLATE, context)
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
+
+
+def short_secured(value):
+    """`secured` is opaque and sensitive: enough to recognise it, never the whole value."""
+    if not value:
+        return "—"
+    return f"{value[:SECURED_SHOWN_CHARS]}… ({len(value)} characters)"
+
+
+def _conflict_row(conflict):
+    field, ours, theirs = conflict.get("field"), conflict.get("ours"), conflict.get("theirs")
+    if field == "secured":
+        ours, theirs = short_secured(ours), short_secured(theirs)
+    return field, ours, theirs
 
 
 def _value_table(headers, rows):
@@ -631,10 +641,7 @@ class ImportRunAdmin(admin.ModelAdmin):
     def conflict_table(self, run):
         return _value_table(
             ("File", "Field", "Kept (editor's value)", "File's value"),
-            [
-                (c.get("path"), c.get("field"), c.get("ours"), c.get("theirs"))
-                for c in run.conflict_details
-            ],
+            [(c.get("path"), *_conflict_row(c)) for c in run.conflict_details],
         )
 
     @admin.display(description="Warnings")

@@ -197,13 +197,16 @@ def test_list_edit_validates_scores(editor, client):
 
 
 def test_change_form_sections_and_secured_kept_short(editor, client):
-    secret = "S3CR3T-" + "x" * 100
+    secret, older, newer = ("S3CR3T-" + c * 100 for c in "xyz")
     article = make_article(secured=secret)
+    article.imported = {**article.current_values(), "secured": older}
+    article.import_conflicts = [{"field": "secured", "ours": secret, "theirs": newer}]
+    article.save()
     response = client.get(change_url(article))
     names = [name for name, _ in response.context["adminform"].fieldsets]
-    assert names[:3] == ["Content", "Editorial", "Source"]
+    assert names[:4] == ["Import conflicts", "Content", "Editorial", "Source"]
     html = response.content.decode()
-    assert secret not in html
+    assert secret not in html and older not in html and newer not in html
     assert f"{secret[:12]}… ({len(secret)} characters)" in html
 
 
@@ -421,7 +424,10 @@ def test_import_runs_are_read_only_newest_first(client, admin_user):
         failed=1,
         failures=[{"path": "news/bad.md", "line": 3, "error": "news/bad.md:3: <no closing>"}],
         conflicts=1,
-        conflict_details=[{"path": "news/x.md", "field": "title", "ours": "A", "theirs": "B"}],
+        conflict_details=[
+            {"path": "news/x.md", "field": "title", "ours": "A", "theirs": "B"},
+            {"path": "news/x.md", "field": "secured", "ours": "K" * 80, "theirs": "L" * 80},
+        ],
     )
     response = client.get(reverse("admin:articles_importrun_changelist"))
     assert list(response.context["cl"].result_list) == [newer, older]
@@ -431,6 +437,7 @@ def test_import_runs_are_read_only_newest_first(client, admin_user):
     html = client.get(url).content.decode()
     assert "news/bad.md:3: &lt;no closing&gt;" in html
     assert "<td>title</td><td>A</td><td>B</td>" in html
+    assert "K" * 80 not in html and "L" * 13 not in html
     assert 'name="_save"' not in html
 
     assert client.post(url, {"failed": "0"}).status_code == 403

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef
 from django.http import Http404
@@ -33,6 +34,8 @@ from .models import Article, ArticleImage, ImportRun, Provider, RelatedCoverage,
 
 PREVIEW_TEMPLATE = "admin/articles/article/preview.html"
 SECURED_SHOWN_CHARS = 12
+# Text and bookkeeping that can weigh kilobytes per row and that no list column reads.
+LIST_DEFERRED = ["body", "body_html", "imported", "import_conflicts", "secured", "search_vector"]
 
 
 def plural(count, word="article"):
@@ -175,6 +178,14 @@ class RelatedCoverageInline(admin.StackedInline):
     autocomplete_fields = ["linked_article"]
 
 
+class ArticleChangeList(ChangeList):
+    """The article list, without the big columns no list cell shows."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.defer(*LIST_DEFERRED)
+
+
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
     form = ArticleAdminForm
@@ -236,6 +247,9 @@ class ArticleAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Topics and images for the list's columns: a constant number of queries per page.
         return super().get_queryset(request).with_listing_data()
+
+    def get_changelist(self, request, **kwargs):
+        return ArticleChangeList
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [

@@ -26,6 +26,22 @@ run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py demo_editor --url http://$(HOST):$(PORT)/admin/
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+## make serve: a production-like server on http://$(HOST):$(PORT)/ (gunicorn, DEBUG off,
+## whitenoise static files). Plain HTTP, so the HTTPS redirect and secure-only cookies are
+## off unless set; without DJANGO_SECRET_KEY a throwaway key is made for this run.
+serve: install
+	@if [ -z "$$DJANGO_SECRET_KEY" ]; then \
+	  echo "make serve: DJANGO_SECRET_KEY is not set; using a throwaway key for this run" \
+	    "(sessions end when the server stops). Set it for anything but a local trial."; \
+	fi
+	@export DJANGO_DEBUG=0 \
+	  DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
+	  DJANGO_SECURE_SSL_REDIRECT="$${DJANGO_SECURE_SSL_REDIRECT:-0}" \
+	  DJANGO_SECURE_COOKIES="$${DJANGO_SECURE_COOKIES:-0}"; \
+	$(BIN)/python manage.py collectstatic --noinput -v 0 && \
+	$(BIN)/python manage.py migrate --noinput -v 0 && \
+	exec $(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) newsroom.wsgi
+
 ## make test: install and run the whole suite (SQLite)
 test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings >/dev/null

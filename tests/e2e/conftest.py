@@ -5,14 +5,12 @@ on machines without it; `support.py` decides whether the browser tests run at al
 """
 
 import hashlib
-import io
 import os
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.core.management import call_command
 
 from articles.models import Article, Topic
 from tests.conftest import FIXTURES
@@ -47,17 +45,28 @@ def base_url(live_server):
 
 
 @pytest.fixture
-def context(new_context, base_url):
-    """A fresh browser profile per test, sealed off from the internet.
+def browser_profile(new_context, base_url):
+    """`browser_profile()` opens a fresh browser profile (its own cookies), sealed off
+    from the internet.
 
     The demo content points its images at made-up hosts (images.example.org): those
     requests get a generated picture instead, so pages look like pages in the
     screenshots; any other request that leaves the live server is refused.
     Routing also turns off the browser's HTTP cache, so every visit asks the server.
     """
-    context = new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    context.route(lambda url: not url.startswith(base_url), _offline)
-    return context
+
+    def open_profile():
+        profile = new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        profile.route(lambda url: not url.startswith(base_url), _offline)
+        return profile
+
+    return open_profile
+
+
+@pytest.fixture
+def context(browser_profile):
+    """The profile behind pytest-playwright's `page` fixture."""
+    return browser_profile()
 
 
 def _offline(route):
@@ -129,18 +138,10 @@ def contributor(make_user):
 # Content -----------------------------------------------------------------------------
 
 
-def import_files(*paths):
-    """Run the real `manage.py import_yaml` (parsing in this process: the live server's
-    thread and the browser's event loop make forking worker processes unwise)."""
-    out = io.StringIO()
-    call_command("import_yaml", *map(str, paths), workers=1, stdout=out)
-    return out.getvalue()
-
-
 @pytest.fixture
 def demo_content(db):
     """The project's demo content: 10 topics and 48 items, 29 of them published."""
-    import_files(FIXTURES)
+    stories.import_files(FIXTURES)
 
 
 @pytest.fixture

@@ -1,4 +1,20 @@
-"""The demo stories (fixtures/news) the journeys use, by title."""
+"""The content the journeys use: demo stories (fixtures/news) by title, and the importer."""
+
+import io
+
+from django.core.management import call_command
+
+
+def import_files(*paths):
+    """Run the real `manage.py import_yaml` and return what it printed.
+
+    Files are parsed in this process: with the live server's threads and the
+    browser's event loop running, forking worker processes would be unwise.
+    """
+    out = io.StringIO()
+    call_command("import_yaml", *map(str, paths), workers=1, stdout=out)
+    return out.getvalue()
+
 
 # In review after import (quality 61, heat unknown): the story the editor publishes.
 CHIP = "Startup tapes out a 3nm inference chip built around on-die SRAM"

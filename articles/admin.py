@@ -307,7 +307,9 @@ class ArticleAdmin(admin.ModelAdmin):
                 {
                     "fields": ["conflicts_table"],
                     "description": "The last import left these fields alone because an "
-                    "editor had changed them; the file had a different new value.",
+                    "editor had changed them and the file brought a different new value. "
+                    "To take the file's value, copy it into the field and save. This list "
+                    "is redone by the next import.",
                 },
             )
             return [conflicts, *fieldsets, last_import]

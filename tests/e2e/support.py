@@ -89,18 +89,18 @@ def with_axe(context):
     return context
 
 
+# What a keyboard user has reached: its name (label text for form fields), link
+# target, which part of the page it is in, and whether the focus is drawn.
 _DESCRIBE_FOCUS = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
-  const region = el.closest('header, nav, main, footer, form');
+  const label = el.labels && el.labels.length ? el.labels[0].innerText : '';
   const style = getComputedStyle(el);
   return {
-    tag: el.tagName.toLowerCase(),
-    text: (el.innerText || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 80),
+    text: (label || el.innerText || el.getAttribute('aria-label') || '').trim(),
     href: el.getAttribute('href'),
     landmark: el.closest('footer') ? 'footer' : el.closest('main') ? 'main'
             : el.closest('header') ? 'header' : 'other',
-    region: region ? region.tagName.toLowerCase() : null,
     outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
     shadow: style.boxShadow !== 'none',
   };

@@ -8,7 +8,7 @@ import pytest
 from articles.models import Article
 
 from .stories import CHIP, CHIP_NEW_TOPIC, DRAFT, DRAFT_WORD, RACKS
-from .support import card_titles, expect, record_problems, save_screenshots
+from .support import card_titles, expect, record_problems
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -43,7 +43,6 @@ def test_reader_finds_the_new_story_and_follows_it_around(page, published_story)
     expect(page.get_by_role("heading", level=1)).to_have_text("Top stories")
     assert card_titles(page) == top_order(published)[:PAGE_SIZE]
     assert card_titles(page).index(CHIP) == 2
-    save_screenshots(page, "home")
 
     # The story page, with the related story the editor linked.
     page.get_by_role("main").get_by_role("link", name=CHIP).click()
@@ -53,7 +52,6 @@ def test_reader_finds_the_new_story_and_follows_it_around(page, published_story)
     )
     story_topics = page.locator(".story__topics").get_by_role("link")
     expect(story_topics).to_have_text(["AI", "AI Hardware", CHIP_NEW_TOPIC])
-    save_screenshots(page, "article")
 
     # A topic with more than one page of stories (29 from the files, plus this one).
     story_topics.get_by_text("AI", exact=True).click()
@@ -61,7 +59,6 @@ def test_reader_finds_the_new_story_and_follows_it_around(page, published_story)
     in_topic = top_order(published.filter(topics__name="AI"))
     assert len(in_topic) > PAGE_SIZE
     first_page = card_titles(page)
-    save_screenshots(page, "topic")
     page.get_by_role("link", name="Next →").click()
     expect(page).to_have_url(re.compile(r"\?page=2$"))
     assert first_page + card_titles(page) == in_topic
@@ -75,7 +72,6 @@ def test_reader_finds_the_new_story_and_follows_it_around(page, published_story)
     search.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Search")
     assert CHIP in card_titles(page)
-    save_screenshots(page, "search")
     # ...and a word only a story still in review has finds nothing.
     search = page.get_by_role("banner").get_by_role("searchbox", name="Search stories")
     search.fill(DRAFT_WORD)

@@ -281,8 +281,9 @@ def test_file_locations_from_the_environment(load_settings, tmp_path):
         DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
     )
 
-    assert paths.STATIC_ROOT == tmp_path / "static"
-    assert paths.MEDIA_ROOT == tmp_path / "media"
+    static_root, media_root = paths.STATIC_ROOT, paths.MEDIA_ROOT
+    assert static_root == tmp_path / "static"
+    assert media_root == tmp_path / "media"
 
 
 def test_logs_go_to_stdout(load_settings):

@@ -258,9 +258,7 @@ def test_local_memory_cache_by_default(load_settings):
 
 @pytest.mark.parametrize("name", ["CACHE_URL", "REDIS_URL"])
 def test_redis_cache_from_the_environment(load_settings, name):
-    cache = load_settings(**PRODUCTION, **{name: "redis://cache.internal:6379/2"}).CACHES[
-        "default"
-    ]
+    cache = load_settings(**PRODUCTION, **{name: "redis://cache.internal:6379/2"}).CACHES["default"]
 
     assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert cache["LOCATION"] == "redis://cache.internal:6379/2"

@@ -21,9 +21,10 @@ keepalive = 5
 # a cheap guard against slow memory growth.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
 max_requests_jitter = max_requests // 10
-# Load Django once in the master: bad settings stop start-up instead of every
-# worker crash-looping, and workers share the loaded code's memory.
-preload_app = True
+# Each worker loads Django itself (no preload), so `kill -HUP` (systemctl reload)
+# starts workers with new code while the old ones finish: upgrades without downtime.
+# Bad settings still stop start-up: gunicorn exits when a worker fails to boot.
+preload_app = False
 
 # Both logs to stdout, as JSON lines like Django's own (newsroom/logformat.py).
 accesslog = "-"

@@ -4,13 +4,17 @@ Nothing here imports Playwright, so this file loads (and the rest of the suite r
 on machines without it; `support.py` decides whether the browser tests run at all.
 """
 
+import functools
 import hashlib
+import importlib
 import os
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from articles.models import Article, Topic
 from tests.conftest import FIXTURES
@@ -107,13 +111,33 @@ def _e2e_environment(settings):
 # People ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def make_user(db):
-    """`make_user("edna", "Editors")`: a staff account in one of the editorial groups.
+GROUPS_MIGRATION = ("articles", "0002_editorial_groups")
 
-    The groups come from migration 0002; the tests use serialized rollback so that
-    they are there again after each test's flush.
+
+@functools.cache
+def _groups_migration():
+    """Migration 0002's own function, and the models as they were when it ran."""
+    module = importlib.import_module(
+        ".".join([GROUPS_MIGRATION[0], "migrations", GROUPS_MIGRATION[1]])
+    )
+    state = MigrationLoader(connection).project_state(GROUPS_MIGRATION)
+    return module.create_groups, state.apps
+
+
+@pytest.fixture
+def editorial_groups(transactional_db):
+    """The Editors and Contributors groups, made by migration 0002's own code.
+
+    The live server needs real commits, so each test ends by emptying the database,
+    and rows written by data migrations go with it; this puts the groups back.
     """
+    create_groups, historical_apps = _groups_migration()
+    create_groups(historical_apps, None)
+
+
+@pytest.fixture
+def make_user(editorial_groups):
+    """`make_user("edna", "Editors")`: a staff account in one of the editorial groups."""
 
     def make(username, group):
         user = get_user_model().objects.create_user(

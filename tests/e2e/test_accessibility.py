@@ -15,7 +15,7 @@ from .support import (
     with_axe,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PAGES = ["home", "topic", "article", "search"]
 

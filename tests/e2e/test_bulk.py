@@ -7,7 +7,7 @@ from tests.factories import make_article
 
 from .support import card_titles, expect, log_in, record_problems
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

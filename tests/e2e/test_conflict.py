@@ -10,7 +10,7 @@ from tests.conftest import FIXTURES
 from .stories import CHIP, import_files
 from .support import expect, log_in, record_problems, save_screenshots
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SOURCE = (
     FIXTURES

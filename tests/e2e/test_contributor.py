@@ -9,7 +9,7 @@ from articles.models import Article
 from .stories import CHIP
 from .support import expect, log_in, record_problems
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 STATUS_ACTIONS = re.compile(r"publish|reject|return", re.IGNORECASE)
 NEW_EXCERPT = "Samples ship next quarter; the company says the chip needs no external DRAM."

@@ -9,7 +9,7 @@ from articles.models import Article
 from .stories import ALREADY_LIVE, CHIP, CHIP_HEAT, CHIP_NEW_TOPIC, CHIP_QUALITY, RACKS
 from .support import expect, log_in, record_problems, save_screenshots
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_editor_reviews_and_publishes_an_imported_item(page, editor, demo_content):

@@ -10,7 +10,7 @@ from articles.models import Article
 from .stories import CHIP, CHIP_NEW_TOPIC, DRAFT, DRAFT_WORD, RACKS
 from .support import card_titles, expect, record_problems
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PAGE_SIZE = 20
 

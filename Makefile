@@ -52,6 +52,13 @@ test: install
 test-postgres: install
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n 2 -q
 
+## make test-e2e: only the browser tests (tests/e2e), failing instead of skipping when
+## Chromium is missing (`apt-get install -y chromium`); screenshots go to test-results/
+.PHONY: test-e2e
+test-e2e: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,e2e]'
+	NEWSROOM_E2E=require $(BIN)/python -m pytest -n 2 -q tests/e2e
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

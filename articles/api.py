@@ -89,10 +89,10 @@ def serialize(article, request):
             ),
             "name": provider.name,
         },
-        "images": _images(image.to_dict() for image in article.images.all()),
+        "images": _images(image._asdict() for image in article.image_refs),
         "locale": settings.LANGUAGE_CODE,
         "categories": [article.category] if article.category else [],
-        "topics": [link.tag.name for link in article.tagged_topics.all()],
+        "topics": [topic.name for topic in article.topic_refs],
     }
 
 

@@ -23,7 +23,8 @@ class LatestFeed(Feed):
         return reverse("articles:feed")
 
     def items(self):
-        return public.listing(ranking.latest(public.published()))[:FEED_SIZE]
+        articles = public.listing(ranking.latest(public.published()))[:FEED_SIZE]
+        return public.attach_topics_and_images(list(articles))
 
     def item_title(self, item):
         return item.title
@@ -46,7 +47,7 @@ class LatestFeed(Feed):
         return str(item.provider)
 
     def item_categories(self, item):
-        return [link.tag.name for link in item.tagged_topics.all()]
+        return [topic.name for topic in item.topic_refs]
 
 
 class LatestAtomFeed(LatestFeed):
@@ -74,8 +75,8 @@ class TopicFeed(LatestFeed):
         return reverse("articles:topic_feed", kwargs={"slug": topic.slug})
 
     def items(self, topic):
-        articles = public.in_topic(public.published(), topic)
-        return public.listing(ranking.latest(articles))[:FEED_SIZE]
+        articles = public.listing(ranking.latest(public.in_topic(public.published(), topic)))
+        return public.attach_topics_and_images(list(articles[:FEED_SIZE]))
 
 
 class TopicAtomFeed(TopicFeed):

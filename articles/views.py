@@ -31,6 +31,7 @@ def _list_context(request, queryset, **context):
     page = public.paginate_or_404(
         public.listing(ranking.order(queryset, view)), request.GET.get("page")
     )
+    page.items = public.cards(page.items)
     return {"page": page, "view": view, "views": ranking.VIEWS, **context}
 
 
@@ -85,10 +86,12 @@ def detail(request, year, month, day, slug):
     date = timezone.localtime(article.published_at)
     if (date.year, date.month, date.day) != (year, month, day):
         return redirect(article, permanent=True)
-    topics = [link.tag for link in article.tagged_topics.all()]
+    public.attach_topics_and_images([article])
+    topics = article.topic_refs
     picture = public.lead_picture(article)
     context = {
         "article": article,
+        "card": public.card(article),
         "topics": topics,
         "picture": picture,
         "picture_url": request.build_absolute_uri(picture.url) if picture else "",
@@ -137,6 +140,7 @@ def search(request):
     if query:
         found = search_articles(public.published(), query)
         page = public.paginate_or_404(public.listing(found), request.GET.get("page"))
+        page.items = public.cards(page.items)
     return render(request, "articles/search.html", {"query": query, "page": page})
 
 

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from ..links import is_http_url
-from ..public import card_picture, lead_picture, nav_topics
+from ..public import nav_topics
 
 register = template.Library()
 
@@ -38,20 +38,9 @@ def jsonld(data):
     )
 
 
-@register.filter
-def lead_image(article):
-    """The article page's picture (see `public.lead_picture`), or None."""
-    return lead_picture(article)
-
-
-@register.filter
-def card_image(article):
-    """A card's picture (see `public.card_picture`), or None."""
-    return card_picture(article)
-
-
 @register.inclusion_tag("articles/includes/topic_nav.html")
 def topic_nav(current=None):
+    """The masthead's topic links; `current` is the slug of the topic page being shown."""
     return {"topics": nav_topics(), "current": current}
 
 

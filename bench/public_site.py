@@ -1,0 +1,308 @@
+"""Benchmark the public site under gunicorn on loopback, against a trivial view.
+
+    .venv/bin/python bench/public_site.py                 # 100,000 articles
+    .venv/bin/python bench/public_site.py --articles 2000 --duration 5
+
+What it does:
+1. builds a fresh SQLite database (migrate, then bulk_create: providers, topics,
+   articles with images, topic links and some related coverage; 10% of the
+   articles stay in review so the "published" filter has something to skip);
+2. starts gunicorn (2 sync workers, default settings) twice: with the page cache on, then off
+   (NEWSROOM_PAGE_CACHE=1/0); NEWSROOM_BENCH=1 routes /bench/trivial/, a constant
+   response through the same middleware;
+3. for each URL, runs a fixed-duration closed loop of keep-alive http.client
+   connections (several threads in a few processes) and records every latency;
+4. prints a Markdown table: requests/s, p50/p99 latency and requests/s as a ratio
+   of the trivial view measured by the same server.
+
+The load generator shares the machine with the server, so absolute numbers are
+modest; the ratios are what to compare between runs and table sizes.
+"""
+
+import argparse
+import datetime as dt
+import http.client
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+HOST = "127.0.0.1"
+SECRET = "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
+def django_env(db_path, **extra):
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"sqlite:///{db_path}",
+        DJANGO_SECRET_KEY=SECRET,
+        DJANGO_DEBUG="0",
+        DJANGO_ALLOWED_HOSTS=HOST,
+        DJANGO_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="newsroom.settings",
+        NEWSROOM_BENCH="1",
+        # Plain HTTP on loopback: no redirect to https.
+        DJANGO_SECURE_SSL_REDIRECT="0",
+    )
+    env.pop("CACHE_URL", None)
+    env.pop("REDIS_URL", None)
+    env.update(extra)
+    return env
+
+
+def manage(env, *args):
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+# -- 1. the database ---------------------------------------------------------------------
+
+
+def build_database(db_path, count, seed=4):
+    """Migrate a fresh SQLite file and fill it; returns the URLs to measure."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    env = django_env(db_path)
+    manage(env, "migrate", "--noinput", "-v0")
+    # DEBUG is off, so templates need the hashed static file names.
+    manage(env, "collectstatic", "--noinput", "-v0")
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import transaction
+    from django.utils import timezone
+
+    from articles.models import (
+        Article,
+        ArticleImage,
+        Provider,
+        RelatedCoverage,
+        TaggedTopic,
+        Topic,
+    )
+
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    with transaction.atomic():
+        providers = Provider.objects.bulk_create(
+            Provider(
+                name=f"Outlet {n}",
+                domain=f"outlet{n}.example",
+                logos=[{"url": f"https://logos.example/{n}.png", "width": 50, "height": 50}],
+            )
+            for n in range(200)
+        )
+        root = Topic.objects.create(name="AI", slug="ai", description="Artificial intelligence.")
+        Topic.objects.bulk_create(
+            Topic(name=f"AI topic {n}", slug=f"topic-{n}", short_name=f"T{n}", parent=root)
+            for n in range(20)
+        )
+        topics = list(Topic.objects.exclude(pk=root.pk))
+        now = timezone.now()
+        batch_size = 5000
+        for start in range(0, count, batch_size):
+            articles = []
+            for n in range(start, min(count, start + batch_size)):
+                published_at = now - dt.timedelta(minutes=7 * n + rng.randint(0, 5))
+                articles.append(
+                    Article(
+                        title=f"Story {n}: machines learn yet another trick in field {n % 97}",
+                        slug=f"{published_at:%Y-%m-%d}-story-{n}",
+                        excerpt="A summary long enough to look like the real thing, "
+                        "about a model, a chip, a robot and the people who build them. " * 2,
+                        web_url=f"https://news{n % 50}.example/{n}/story",
+                        published_at=published_at,
+                        quality=rng.randint(0, 160),
+                        heat=None if rng.random() < 0.2 else rng.randint(1, 250),
+                        status=(Article.Status.REVIEW if n % 10 == 9 else Article.Status.PUBLISHED),
+                        went_live_at=now,
+                        provider=rng.choice(providers),
+                    )
+                )
+            Article.objects.bulk_create(articles)
+            TaggedTopic.objects.bulk_create(
+                TaggedTopic(content_object=a, tag=tag)
+                for a in articles
+                for tag in (root, rng.choice(topics))
+            )
+            ArticleImage.objects.bulk_create(
+                ArticleImage(
+                    article=a,
+                    url=f"https://images.example/{a.pk}.jpg",
+                    width=1200,
+                    height=675,
+                    is_cached=True,
+                )
+                for a in articles
+            )
+            RelatedCoverage.objects.bulk_create(
+                RelatedCoverage(
+                    article=a,
+                    position=p,
+                    title=f"Another outlet on story {a.pk}",
+                    url=f"https://elsewhere{p}.example/{a.pk}",
+                    provider_name=f"Elsewhere {p}",
+                    provider_domain=f"elsewhere{p}.example",
+                    published_at=a.published_at,
+                    images=[{"url": f"https://images.example/c{a.pk}.jpg", "width": 300}],
+                )
+                for a in articles[::5]
+                for p in range(3)
+            )
+    published = Article.objects.published()
+    middle = published.order_by("-published_at")[published.count() // 2]
+    print(
+        f"filled {count} articles in {time.perf_counter() - started:.1f}s",
+        file=sys.stderr,
+    )
+    return {
+        "trivial": "/bench/trivial/",
+        "home": "/",
+        "article": middle.get_absolute_url(),
+        "topic": f"/topics/{topics[3].slug}/",
+        "api": "/api/news/",
+    }
+
+
+# -- 2. the server -------------------------------------------------------------------------------
+
+
+def start_server(db_path, port, page_cache):
+    env = django_env(db_path, NEWSROOM_PAGE_CACHE="1" if page_cache else "0")
+    # An empty config file instead of the project's gunicorn.conf.py: no access log,
+    # no worker recycling (max_requests) in the middle of a measurement.
+    config = Path(tempfile.gettempdir()) / "newsroom-bench-gunicorn.py"
+    config.write_text("# benchmark: gunicorn defaults\n")
+    command = [GUNICORN, "-c", str(config), "newsroom.wsgi:application"]
+    process = subprocess.Popen(
+        [*command, "--workers", "2", "--bind", f"{HOST}:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/bench/trivial/")
+            if conn.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+# -- 3. the load -------------------------------------------------------------------------------
+
+
+def _client_thread(port, path, deadline, latencies, errors):
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            errors.append(1)
+            conn.close()
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
+            continue
+        latencies.append(time.perf_counter() - started)
+        if response.status != 200:
+            errors.append(response.status)
+        if response.will_close:  # gunicorn's sync workers close after each response
+            conn.close()
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    conn.close()
+
+
+def _client_process(args):
+    port, path, duration, threads = args
+    deadline = time.perf_counter() + duration
+    latencies, errors = [], []
+    workers = [
+        threading.Thread(target=_client_thread, args=(port, path, deadline, latencies, errors))
+        for _ in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return latencies, len(errors)
+
+
+def measure(pool, port, path, duration, processes, threads):
+    pool.map(_client_process, [(port, path, 1.0, threads)] * processes)  # warm up
+    results = pool.map(_client_process, [(port, path, duration, threads)] * processes)
+    latencies = sorted(lat for lats, _ in results for lat in lats)
+    errors = sum(e for _, e in results)
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {
+        "rps": len(latencies) / duration,
+        "p50": quantiles[49] * 1000,
+        "p99": quantiles[98] * 1000,
+        "errors": errors,
+    }
+
+
+# -- 4. the report ----------------------------------------------------------------------------------
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--db", default=str(Path(tempfile.gettempdir()) / "newsroom-bench.sqlite3"))
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per URL")
+    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--threads", type=int, default=4, help="connections per process")
+    parser.add_argument("--port", type=int, default=8791)
+    args = parser.parse_args()
+
+    urls = build_database(args.db, args.articles)
+    rows = []
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(args.processes) as pool:
+        for page_cache in (True, False):
+            server = start_server(args.db, args.port, page_cache)
+            try:
+                results = {
+                    name: measure(
+                        pool, args.port, path, args.duration, args.processes, args.threads
+                    )
+                    for name, path in urls.items()
+                }
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            baseline = results["trivial"]["rps"]
+            for name, result in results.items():
+                rows.append((name, urls[name], page_cache, result, result["rps"] / baseline))
+
+    print(
+        f"\n{args.articles:,} articles, gunicorn 2 sync workers, "
+        f"{args.processes}x{args.threads} keep-alive clients, {args.duration:g} s per URL\n"
+    )
+    print("| Page | URL | Page cache | Requests/s | p50 ms | p99 ms | vs trivial | Errors |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    for name, path, page_cache, r, ratio in rows:
+        print(
+            f"| {name} | `{path}` | {'on' if page_cache else 'off'} | {r['rps']:.0f} "
+            f"| {r['p50']:.1f} | {r['p99']:.1f} | {ratio:.2f}x | {r['errors']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -63,7 +63,7 @@ def manage(env, *args):
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-# -- 1. the database ---------------------------------------------------------------------
+# -- 1. the database ----------------------------------------------------------------------
 
 
 def build_database(db_path, count, seed=4):
@@ -161,10 +161,7 @@ def build_database(db_path, count, seed=4):
             )
     published = Article.objects.published()
     middle = published.order_by("-published_at")[published.count() // 2]
-    print(
-        f"filled {count} articles in {time.perf_counter() - started:.1f}s",
-        file=sys.stderr,
-    )
+    sys.stderr.write(f"filled {count} articles in {time.perf_counter() - started:.1f}s\n")
     return {
         "trivial": "/bench/trivial/",
         "home": "/",
@@ -174,7 +171,7 @@ def build_database(db_path, count, seed=4):
     }
 
 
-# -- 2. the server -------------------------------------------------------------------------------
+# -- 2. the server ----------------------------------------------------------------------
 
 
 def start_server(db_path, port, page_cache):
@@ -204,7 +201,7 @@ def start_server(db_path, port, page_cache):
     raise RuntimeError("gunicorn did not start")
 
 
-# -- 3. the load -------------------------------------------------------------------------------
+# -- 3. the load ----------------------------------------------------------------------
 
 
 def _client_thread(port, path, deadline, latencies, errors):
@@ -258,13 +255,14 @@ def measure(pool, port, path, duration, processes, threads):
     }
 
 
-# -- 4. the report ----------------------------------------------------------------------------------
+# -- 4. the report ----------------------------------------------------------------------
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--db", default=str(Path(tempfile.gettempdir()) / "newsroom-bench.sqlite3"))
+    default_db = Path(tempfile.gettempdir()) / "newsroom-bench.sqlite3"
+    parser.add_argument("--db", default=str(default_db))
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per URL")
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")
     parser.add_argument("--threads", type=int, default=4, help="connections per process")
@@ -291,17 +289,19 @@ def main():
             for name, result in results.items():
                 rows.append((name, urls[name], page_cache, result, result["rps"] / baseline))
 
-    print(
-        f"\n{args.articles:,} articles, gunicorn 2 sync workers, "
-        f"{args.processes}x{args.threads} keep-alive clients, {args.duration:g} s per URL\n"
-    )
-    print("| Page | URL | Page cache | Requests/s | p50 ms | p99 ms | vs trivial | Errors |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    lines = [
+        f"{args.articles:,} articles, gunicorn 2 sync workers, "
+        f"{args.processes}x{args.threads} keep-alive clients, {args.duration:g} s per URL",
+        "",
+        "| Page | URL | Page cache | Requests/s | p50 ms | p99 ms | vs trivial | Errors |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
     for name, path, page_cache, r, ratio in rows:
-        print(
+        lines.append(
             f"| {name} | `{path}` | {'on' if page_cache else 'off'} | {r['rps']:.0f} "
             f"| {r['p50']:.1f} | {r['p99']:.1f} | {ratio:.2f}x | {r['errors']} |"
         )
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -344,11 +344,14 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Image")
     def thumbnail(self, article):
-        # The same picture a public card shows: our thumbnail, else an http(s) import.
-        picture = public.card_picture(article)
-        if picture is None:
-            return ""
-        return format_html('<img src="{}" alt="" width="80" loading="lazy">', picture.url)
+        # Like a public card: our thumbnail, else the first imported image (prefetched),
+        # and an imported URL only if it is http(s).
+        if article.lead_thumbnail:
+            url = article.lead_thumbnail.url
+        else:
+            image = article.lead_image_record
+            url = image.url if image and is_http_url(image.url) else ""
+        return format_html('<img src="{}" alt="" width="80" loading="lazy">', url) if url else ""
 
     @admin.display(description="Topics")
     def topic_names(self, article):
@@ -478,12 +481,15 @@ class ArticleAdmin(admin.ModelAdmin):
             raise Http404("No such article.")
         if not self.has_view_permission(request, article):
             raise PermissionDenied
-        # The same data the public article view gives its template (articles/views.py).
+        # The same data the public article view (articles.views.detail) gives its
+        # template, minus the search engines' structured data; tests keep them in step.
         article = public.detail(Article.objects.filter(pk=article.pk)).get()
+        public.attach_topics_and_images([article])
         picture = public.lead_picture(article)
         context = {
             "article": article,
-            "topics": [link.tag for link in article.tagged_topics.all()],
+            "card": public.card(article),
+            "topics": article.topic_refs,
             "picture": picture,
             "picture_url": request.build_absolute_uri(picture.url) if picture else "",
             "structured_data": {},

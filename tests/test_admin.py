@@ -336,6 +336,15 @@ def test_preview_shows_unpublished_item_to_staff(editor, client):
     assert "no-cache" in response["Cache-Control"]
 
 
+def test_preview_gives_the_public_template_what_the_public_view_gives(editor, client):
+    article = make_article(status=Article.Status.PUBLISHED, topics=[make_topic("Vision")])
+    public_page = client.get(article.get_absolute_url())
+    preview = client.get(reverse("admin:articles_article_preview", args=[article.pk]))
+    assert public_page.status_code == preview.status_code == 200
+    assert public_page.context.keys() <= preview.context.keys()
+    assert "Preview. This item is published" in preview.content.decode()
+
+
 def test_preview_needs_admin_login(client):
     draft = make_article(status=Article.Status.REVIEW)
     response = client.get(reverse("admin:articles_article_preview", args=[draft.pk]))

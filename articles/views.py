@@ -51,7 +51,11 @@ def topic_index(request):
     for t in topics:
         if t.parent_id:
             children.setdefault(t.parent_id, []).append(t)
-    tree = [(root, children.get(root.pk, [])) for root in roots]
+    # Two levels under each root ("AI" > "Natural Language Processing" > "LLMs").
+    tree = [
+        (root, [(child, children.get(child.pk, [])) for child in children.get(root.pk, [])])
+        for root in roots
+    ]
     tags = [t for t in topics if t.kind == Topic.Kind.TAG]
     return render(request, "articles/topic_index.html", {"tree": tree, "tags": tags})
 

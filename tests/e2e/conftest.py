@@ -20,7 +20,7 @@ from articles.models import Article, Topic
 from tests.conftest import FIXTURES
 
 from . import stories
-from .environment import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, SCREENSHOTS
+from .environment import CHROMIUM, CHROMIUM_FLAGS, PASSWORD
 
 # Playwright's sync API keeps an asyncio loop running in this thread for the whole
 # session, and Django refuses ORM calls when it sees a running loop. The tests call
@@ -105,22 +105,16 @@ def _e2e_environment(settings):
     """
     cache.clear()
     settings.AXES_ENABLED = True
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
 # People ------------------------------------------------------------------------------
 
 
-GROUPS_MIGRATION = ("articles", "0002_editorial_groups")
-
-
 @functools.cache
 def _groups_migration():
     """Migration 0002's own function, and the models as they were when it ran."""
-    module = importlib.import_module(
-        ".".join([GROUPS_MIGRATION[0], "migrations", GROUPS_MIGRATION[1]])
-    )
-    state = MigrationLoader(connection).project_state(GROUPS_MIGRATION)
+    module = importlib.import_module("articles.migrations.0002_editorial_groups")
+    state = MigrationLoader(connection).project_state(("articles", "0002_editorial_groups"))
     return module.create_groups, state.apps
 
 
@@ -163,7 +157,7 @@ def contributor(make_user):
 
 
 @pytest.fixture
-def demo_content(db):
+def demo_content(transactional_db):
     """The project's demo content: 10 topics and 48 items, 29 of them published."""
     stories.import_files(FIXTURES)
 

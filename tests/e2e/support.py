@@ -5,11 +5,11 @@ skips the module, always from the same line, so pytest prints one line for all o
 them (`SKIPPED [n] tests/e2e/support.py:…: e2e: … to enable the browser tests`).
 """
 
-import re
+from pathlib import Path
 
 import pytest
 
-from .environment import PASSWORD, ROOT, SCREENSHOTS, missing, required
+from .environment import PASSWORD, SCREENSHOTS, missing, required
 
 _why_not = missing()
 if _why_not and required():
@@ -19,19 +19,7 @@ if _why_not:
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
-__all__ = [
-    "PASSWORD",
-    "Page",
-    "axe_violations",
-    "card_titles",
-    "expect",
-    "log_in",
-    "record_problems",
-    "save_screenshots",
-    "tab_stops",
-]
-
-AXE_JS = ROOT / "tests" / "e2e" / "vendor" / "axe.min.js"
+AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -126,9 +114,3 @@ def save_screenshots(page: Page, name: str):
         page.set_viewport_size(size)
         page.screenshot(path=SCREENSHOTS / f"{name}-{label}.png", animations="disabled")
     page.set_viewport_size(DESKTOP)
-
-
-def slug_pattern(title: str) -> re.Pattern:
-    """The article URL for `title`: /YYYY/MM/DD/<date>-<slugified title>/."""
-    words = re.findall(r"[a-z0-9]+", title.lower())
-    return re.compile(r"/\d{4}/\d{2}/\d{2}/[\d-]*" + "-".join(words[:4]))

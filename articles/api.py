@@ -72,7 +72,7 @@ def serialize(article, request):
         "title": article.title,
         "type": article.type,
         "heat": article.heat,
-        "sourceUrl": request.build_absolute_uri(article.get_absolute_url()),
+        "sourceUrl": request.build_absolute_uri(public.article_url(article)),
         "webUrl": _http_or_none(article.web_url),
         "ampWebUrl": _http_or_none(article.amp_web_url),
         "cdnAmpWebUrl": _http_or_none(article.cdn_amp_web_url),

@@ -35,7 +35,7 @@ class LatestFeed(Feed):
         return escape(item.excerpt)
 
     def item_link(self, item):
-        return item.get_absolute_url()
+        return public.article_url(item)
 
     def item_pubdate(self, item):
         return item.published_at

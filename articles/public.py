@@ -93,6 +93,12 @@ def provider_url(domain):
     return reverse("articles:provider", kwargs={"domain": domain})
 
 
+def article_url(article):
+    """`article.get_absolute_url()`, memoised."""
+    date = timezone.localtime(article.published_at)
+    return _article_url(date.year, date.month, date.day, article.slug)
+
+
 @lru_cache(maxsize=8192)
 def _article_url(year, month, day, slug):
     # The same address as Article.get_absolute_url() (a test holds them equal),

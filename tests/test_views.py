@@ -462,3 +462,10 @@ def test_reverse_of_named_routes():
     assert reverse("articles:home") == "/"
     assert reverse("articles:topic", kwargs={"slug": "ai"}) == "/topics/ai/"
     assert reverse("articles:provider", kwargs={"domain": "a.example"}) == "/providers/a.example/"
+
+
+def test_memoised_article_address_matches_get_absolute_url():
+    from articles.public import article_url
+
+    article = make_article(published_at=dt.datetime(2020, 1, 2, 23, 59, tzinfo=dt.UTC))
+    assert article_url(article) == article.get_absolute_url()

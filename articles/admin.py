@@ -585,7 +585,7 @@ class TopicAdmin(admin.ModelAdmin):
 
     @admin.display(description="Hashtags")
     def hashtag_list(self, topic):
-        return " ".join(f"#{tag}" for tag in topic.hashtags)
+        return " ".join(map(str, topic.hashtags))
 
 
 @admin.register(ImportRun)
@@ -654,10 +654,8 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Failures")
     def failure_table(self, run):
-        return _value_table(
-            ("File", "Line", "Error"),
-            [(f.get("path"), f.get("line"), f.get("error")) for f in run.failures],
-        )
+        # Each error is one line that already names the file and the line.
+        return _value_table(("Error",), [(f.get("error"),) for f in run.failures])
 
     @admin.display(description="Conflicts")
     def conflict_table(self, run):

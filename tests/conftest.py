@@ -18,3 +18,11 @@ def corpus():
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def pytest_configure(config):
+    # pytest-playwright (installed for the browser tests) empties its --output folder
+    # at the start of every run, whatever is being tested: give it a folder of its
+    # own, so the screenshots in test-results/screenshots/ outlive other test runs.
+    if getattr(config.option, "output", None) == "test-results":
+        config.option.output = "test-results/playwright"

@@ -138,6 +138,7 @@ def _news_article_data(request, article, picture, topics):
 
 
 @require_safe
+@public_page
 def search(request):
     query = " ".join(request.GET.get("q", "").split())
     page = None

@@ -155,22 +155,32 @@ class ArticleQuerySet(models.QuerySet):
         return self._set_fields({"heat": heat}, user=user)
 
     def add_topic(self, topic, *, user=None):
-        changed = 0
+        """Tag every article that lacks `topic`; returns how many changed."""
         with transaction.atomic():
-            for article in self.exclude(topics=topic):
-                article.topics.add(topic)
-                article.log_change(user, f"Added topic “{topic.name}”.")
-                changed += 1
-        return changed
+            changed = list(self.exclude(topics=topic))
+            TaggedTopic.objects.bulk_create(
+                [TaggedTopic(content_object=article, tag=topic) for article in changed],
+                ignore_conflicts=True,
+            )
+            self._touched(changed, user, f"Added topic “{topic.name}”.")
+        return len(changed)
 
     def remove_topic(self, topic, *, user=None):
-        changed = 0
+        """Untag every article that has `topic`; returns how many changed."""
         with transaction.atomic():
-            for article in self.filter(topics=topic):
-                article.topics.remove(topic)
-                article.log_change(user, f"Removed topic “{topic.name}”.")
-                changed += 1
-        return changed
+            changed = list(self.filter(topics=topic))
+            TaggedTopic.objects.filter(content_object__in=changed, tag=topic).delete()
+            self._touched(changed, user, f"Removed topic “{topic.name}”.")
+        return len(changed)
+
+    def _touched(self, articles, user, message):
+        """Bump updated_at (the admin's stale-edit guard reads it) and log each article."""
+        if not articles:
+            return
+        Article.objects.filter(pk__in=[a.pk for a in articles]).update(updated_at=timezone.now())
+        invalidate_public_pages()  # bulk writes send no signals for the page cache
+        for article in articles:
+            article.log_change(user, message)
 
     def _set_status(self, status, *, user=None):
         fields = {"status": status}

@@ -111,3 +111,16 @@ def test_changed_since_import_names_the_editors_fields():
     Article.objects.filter(pk=article.pk).set_quality(11)
     article.refresh_from_db()
     assert article.changed_since_import() == ["quality"]
+
+
+def test_topic_methods_bump_updated_at_for_the_stale_edit_guard():
+    article = make_article()
+    before = article.updated_at
+    topic = make_topic("Chips")
+    Article.objects.filter(pk=article.pk).add_topic(topic)
+    article.refresh_from_db()
+    assert article.updated_at > before
+    after_add = article.updated_at
+    Article.objects.filter(pk=article.pk).remove_topic(topic)
+    article.refresh_from_db()
+    assert article.updated_at > after_add and not article.topics.exists()

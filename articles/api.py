@@ -7,8 +7,10 @@
 
     {"title": ..., "path": ..., "page": 1, "value": [item, ...], "nextPage": "2" | null}
 
-Items carry the original field names (publishedDateTime, webUrl, ...). Unlike the
-original there is no nine-page cap. A bad parameter is a 400 with {"error": ...}.
+Items carry the original field names (publishedDateTime, webUrl, ...); a value this
+site does not know (an AMP URL, an unknown heat) is null, and only http(s) URLs are
+ever given out. Unlike the original there is no nine-page cap. A bad parameter is a
+400 with {"error": ...}; an unknown topic or a page past the end is a 404.
 """
 
 import posixpath

@@ -52,6 +52,17 @@ def test_home_lists_only_published_stories(client):
     assert shown.get_absolute_url().encode() in response.content
 
 
+def test_card_images_have_their_size_and_load_lazily(client):
+    for n in range(3):
+        make_article(f"Pictured {n}", published_at=_hours_ago(n + 1))
+    html = client.get("/?view=latest").content.decode()
+    images = re.findall(r'<a class="card__media"[^>]*>\s*<img ([^>]*)>', html)
+    assert len(images) == 3
+    assert all('width="1200" height="675"' in image for image in images)
+    assert 'fetchpriority="high"' in images[0]  # the first card is above the fold
+    assert all('loading="lazy"' in image for image in images[1:])
+
+
 @pytest.mark.parametrize("status", [Article.Status.REVIEW, Article.Status.REJECTED])
 def test_unpublished_article_pages_are_404(client, status):
     article = make_article("Not for readers", status=status)

@@ -34,7 +34,12 @@ def log_in(page: Page, user, password=PASSWORD):
 
 
 def card_titles(page: Page) -> list[str]:
-    """The story titles on a public list page, top to bottom."""
+    """The story titles on a public list page, top to bottom.
+
+    A click that navigates returns once the next page starts loading: wait until it
+    is all there before reading it.
+    """
+    page.wait_for_load_state("domcontentloaded")
     return [t.strip() for t in page.locator("main article h2").all_inner_texts()]
 
 

@@ -1,5 +1,7 @@
 """Journey 4: an editor publishes 20 items from the review queue in one action."""
 
+import re
+
 import pytest
 
 from articles.models import Article
@@ -48,8 +50,11 @@ def test_editor_publishes_twenty_items_in_one_action(page, browser_profile, edit
     reader = browser_profile().new_page()
     reader.goto("/?view=latest")
     seen = card_titles(reader)
+    page_number = 1
     while reader.get_by_role("link", name="Next →").count():
         reader.get_by_role("link", name="Next →").click()
+        page_number += 1
+        expect(reader).to_have_url(re.compile(rf"[?&]page={page_number}$"))
         seen += card_titles(reader)
     assert len(seen) == len(set(seen)) == Article.objects.published().count()
     assert set(chosen) <= set(seen)

@@ -22,6 +22,7 @@ def test_contributor_edits_an_item_but_cannot_publish_it(page, contributor, demo
     page.get_by_role("link", name=f"{waiting} in the review queue").click()
 
     expect(page.locator("#result_list")).to_be_visible()
+    page.wait_for_load_state("domcontentloaded")
 
     # The list's action menu has the editing actions but none that change the status.
     actions = page.locator("select[name=action] option").all_text_contents()

@@ -28,6 +28,12 @@ ALREADY_LIVE = (
 DRAFT = "Local farm co-op uses drones and image models to spot crop blight early"
 DRAFT_WORD = "blight"
 
+# Markup in imported text (both in review in the files): readers must see it as text.
+HOSTILE_TITLE = (
+    "Prompt-injection demo smuggles <script>alert(1)</script> into a support chatbot’s replies"
+)
+BOLD_EXCERPT_TITLE = "Translation startup open-sources its evaluation suite for 40 languages"
+
 # What the editor sets on CHIP. Heat 145 puts it third in "Top": after the stories
 # with heat 171 and 150, before the one with 140.
 CHIP_QUALITY = 120

@@ -7,8 +7,16 @@ import pytest
 
 from articles.models import Article
 
-from .stories import CHIP, CHIP_NEW_TOPIC, DRAFT, DRAFT_WORD, RACKS
-from .support import card_titles, expect, record_problems
+from .stories import (
+    BOLD_EXCERPT_TITLE,
+    CHIP,
+    CHIP_NEW_TOPIC,
+    DRAFT,
+    DRAFT_WORD,
+    HOSTILE_TITLE,
+    RACKS,
+)
+from .support import card_titles, expect, log_in, record_problems
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -90,4 +98,42 @@ def test_reader_finds_the_new_story_and_follows_it_around(page, published_story)
     assert CHIP in titles
     assert DRAFT not in titles
     assert set(titles) <= set(published.values_list("title", flat=True))
+    assert problems == []
+
+
+def injected_scripts(page):
+    """Executable script elements carrying the file's `alert(1)` (JSON-LD is data)."""
+    return page.locator('script:not([type="application/ld+json"])').evaluate_all(
+        "scripts => scripts.filter(s => s.textContent.includes('alert(1)')).length"
+    )
+
+
+def test_markup_in_imported_text_reaches_readers_and_editors_as_text(page, editor, demo_content):
+    hostile = Article.objects.filter(title__in=[HOSTILE_TITLE, BOLD_EXCERPT_TITLE])
+    hostile.update(heat=500)  # first in "Top"
+    hostile.publish(user=editor)
+    problems = record_problems(page)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    page.goto("/")
+    expect(page.get_by_role("main").get_by_role("heading", name=HOSTILE_TITLE)).to_be_visible()
+    card = page.get_by_role("article").filter(has_text=BOLD_EXCERPT_TITLE)
+    expect(card).to_contain_text("metrics <b>and</b> human ratings")
+    assert injected_scripts(page) == 0
+    page.get_by_role("main").get_by_role("link", name=HOSTILE_TITLE).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(HOSTILE_TITLE)
+    assert injected_scripts(page) == 0
+    search = page.get_by_role("banner").get_by_role("searchbox", name="Search stories")
+    search.fill("<script>")
+    search.press("Enter")
+    expect(page.get_by_role("main")).to_contain_text("<script>")
+
+    log_in(page, editor)
+    page.goto("/admin/articles/article/?q=Prompt-injection")
+    page.get_by_role("link", name=HOSTILE_TITLE).click()
+    title = page.get_by_role("group", name="Content", exact=True).get_by_label("Title:")
+    expect(title).to_have_value(HOSTILE_TITLE)
+    assert injected_scripts(page) == 0
+    assert dialogs == []
     assert problems == []

@@ -54,8 +54,8 @@ def test_editor_reviews_and_publishes_an_imported_item(page, editor, demo_conten
     assert [a.title for a in article.related_stories.all()] == [RACKS]
     assert CHIP_NEW_TOPIC in article.topics.names()
 
-    # The history shows who changed what.
-    page.get_by_role("link", name=CHIP).first.click()
+    # The history shows who changed what (the success message links back to the item).
+    page.locator(".messagelist").get_by_role("link", name=CHIP).click()
     page.get_by_role("link", name="History").click()
     entry = page.locator("#change-history tbody tr").last
     expect(entry).to_contain_text("edna")

@@ -132,7 +132,7 @@ def test_pages_of_twenty_and_links_keep_the_filters(client):
     first = client.get("/?view=latest")
     assert len(first.context["page"].items) == 20
     html = first.content.decode()
-    assert 'href="?view=latest&amp;page=2"' in html
+    assert 'href="/?view=latest&amp;page=2"' in html
     second = client.get("/?view=latest&page=2")
     assert _titles(second) == [f"Story {n:02d}" for n in range(20, 25)]
     assert 'rel="next"' not in second.content.decode()
@@ -480,3 +480,13 @@ def test_memoised_article_address_matches_get_absolute_url():
 
     article = make_article(published_at=dt.datetime(2020, 1, 2, 23, 59, tzinfo=dt.UTC))
     assert article_url(article) == article.get_absolute_url()
+
+
+def test_links_back_to_page_one_and_top_have_no_bare_question_mark(client):
+    for n in range(25):
+        make_article(f"Paging story {n}")
+    page2 = client.get("/?page=2").content.decode()
+    assert 'href="/"' in page2 and 'href="/?"' not in page2
+    latest = client.get("/?view=latest&page=2").content.decode()
+    assert 'href="/?view=latest"' in latest  # previous page keeps the view
+    assert 'href="/"' in latest  # the Top tab drops both

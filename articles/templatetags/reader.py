@@ -60,3 +60,21 @@ def canonical_url(context):
     }
     url = request.build_absolute_uri(request.path)
     return f"{url}?{urlencode(params)}" if params else url
+
+
+@register.simple_tag(takes_context=True)
+def link_with(context, **changes):
+    """This page's path with query parameters changed (None removes one).
+
+    Like `{% querystring %}`, but with the path and never a bare trailing "?", so a
+    page has one address (and one cache entry), e.g. /topics/ai/ rather than /topics/ai/?.
+    """
+    request = context["request"]
+    params = request.GET.copy()
+    for name, value in changes.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+    query = params.urlencode()
+    return f"{request.path}?{query}" if query else request.path

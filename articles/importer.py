@@ -19,11 +19,12 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -526,7 +527,7 @@ class Importer:
             self.report.actions.append((action + (" (conflicts)" if conflicts else ""), entry.path))
 
         if new_articles:
-            Article.objects.bulk_create([a for a, _ in new_articles], batch_size=500)
+            _insert_articles([a for a, _ in new_articles])
         if changed_articles:
             Article.objects.bulk_update(
                 changed_articles,
@@ -730,34 +731,66 @@ class Importer:
         self.report.actions.append(("failed", error.path))
 
 
+def _insert_articles(articles: list[Article]):
+    """Insert new articles (as insert_rows does), then read their ids back in one query."""
+    now = timezone.now()
+    fields = [f for f in Article._meta.concrete_fields if not f.primary_key]
+    rows = []
+    for article in articles:
+        article.created_at = article.updated_at = now
+        rows.append({f.name: getattr(article, f.attname) for f in fields})
+    insert_rows(Article, rows)
+    ids = dict(
+        Article.objects.filter(web_url__in=[a.web_url for a in articles]).values_list(
+            "web_url", "id"
+        )
+    )
+    for article in articles:
+        article.pk = ids[article.web_url]
+        article._state.adding = False
+
+
 def insert_rows(model, rows: list[dict]):
     """INSERT plain rows with one executemany.
 
     The import's hot path: a batch has about ten child rows per item, and building
     model instances and compiling their SQL through the ORM took most of the import's
-    time. Values that need the database's own form (dates, JSON) are prepared by their
-    model field; the rest are plain str/int/bool/None that every driver takes as is.
+    time. Dates and JSON are adapted by the database backend's own adapters (what the
+    model fields would call); everything else is plain str/int/bool/None, which every
+    driver takes as is.
     """
     if not rows:
         return
+    db = connections[router.db_for_write(model)]
+    ops = db.ops
     fields = [model._meta.get_field(name) for name in rows[0]]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(ops.quote_name(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    prepared = [
-        (index, model_field)
-        for index, model_field in enumerate(fields)
-        if isinstance(model_field, models.JSONField | models.DateTimeField)
-    ]
+    sql = f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+    adapters = []
+    for index, model_field in enumerate(fields):
+        if isinstance(model_field, models.JSONField):
+            adapters.append((index, partial(_adapt_json, ops, model_field.encoder)))
+        elif isinstance(model_field, models.DateTimeField):
+            adapters.append((index, ops.adapt_datetimefield_value))
+        elif isinstance(model_field, models.FileField):
+            adapters.append((index, _adapt_file))
     params = []
     for row in rows:
         values = list(row.values())
-        for index, model_field in prepared:
-            values[index] = model_field.get_db_prep_save(values[index], connection)
+        for index, adapt in adapters:
+            values[index] = adapt(values[index])
         params.append(values)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _adapt_json(ops, encoder, value):
+    return None if value is None else ops.adapt_json_value(value, encoder)
+
+
+def _adapt_file(value):
+    return str(value) if value else ""
 
 
 def _db_value(name, value):

@@ -629,11 +629,16 @@ class Importer:
         if new_articles:
             # Older coverage that names one of the new articles.
             by_url = {a.web_url: a.pk for a in new_articles}
-            waiting = list(
-                RelatedCoverage.objects.filter(url__in=by_url, linked_article__isnull=True).exclude(
-                    article_id__in=by_url.values()
+            # Filtered by URL alone, so that the database uses the URL index (with
+            # "linked_article IS NULL" in the query, SQLite scans that index instead).
+            new_ids = set(by_url.values())
+            waiting = [
+                entry
+                for entry in RelatedCoverage.objects.filter(url__in=by_url).only(
+                    "id", "url", "article_id", "linked_article_id"
                 )
-            )
+                if entry.linked_article_id is None and entry.article_id not in new_ids
+            ]
             for entry in waiting:
                 entry.linked_article_id = by_url[entry.url]
                 pairs.add((entry.article_id, entry.linked_article_id))

@@ -483,6 +483,10 @@ class RelatedCoverage(models.Model):
     class Meta:
         ordering = ("article", "position", "id")
         verbose_name_plural = "related coverage"
+        indexes = [
+            # The importer looks coverage up by URL to link stories already on the site.
+            models.Index(fields=["url"], name="coverage_url"),
+        ]
 
     def __str__(self):
         return self.title

@@ -54,6 +54,23 @@ def _closing_fence(text: str, start: int):
 # What a file holds
 # ---------------------------------------------------------------------------
 
+# Values the merge compares as they are, under the same name on Item and Article
+# (and on the image and coverage rows). The others need a conversion: see
+# Item.field_values() and Article.current_values().
+PLAIN_FIELDS = (
+    "title", "excerpt", "body", "category", "type", "web_url", "original_url",
+    "amp_web_url", "cdn_amp_web_url", "quality", "heat", "secured",
+)  # fmt: skip
+IMAGE_FIELDS = ("url", "width", "height", "is_cached", "title")
+COVERAGE_FIELDS = (
+    "title", "url", "excerpt", "amp_web_url", "cdn_amp_web_url", "type",
+    "provider_name", "provider_domain", "quality",
+)  # fmt: skip
+
+
+def plain_values(obj, names) -> dict:
+    return {name: getattr(obj, name) for name in names}
+
 
 @dataclass
 class Image:
@@ -64,13 +81,7 @@ class Image:
     title: str = ""
 
     def to_dict(self) -> dict:
-        return {
-            "url": self.url,
-            "width": self.width,
-            "height": self.height,
-            "is_cached": self.is_cached,
-            "title": self.title,
-        }
+        return plain_values(self, IMAGE_FIELDS)
 
 
 @dataclass
@@ -91,16 +102,8 @@ class Coverage:
 
     def to_dict(self) -> dict:
         return {
-            "title": self.title,
-            "url": self.url,
-            "excerpt": self.excerpt,
+            **plain_values(self, COVERAGE_FIELDS),
             "published_at": iso_datetime(self.published_at),
-            "amp_web_url": self.amp_web_url,
-            "cdn_amp_web_url": self.cdn_amp_web_url,
-            "type": self.type,
-            "provider_name": self.provider_name,
-            "provider_domain": self.provider_domain,
-            "quality": self.quality,
             "images": [image.to_dict() for image in self.images],
         }
 
@@ -142,21 +145,10 @@ class Item:
     def field_values(self) -> dict:
         """The article's imported values, JSON-ready: what the three-way merge compares."""
         return {
-            "title": self.title,
-            "excerpt": self.excerpt,
-            "body": self.body,
-            "category": self.category,
-            "type": self.type,
-            "web_url": self.web_url,
-            "original_url": self.original_url,
-            "amp_web_url": self.amp_web_url,
-            "cdn_amp_web_url": self.cdn_amp_web_url,
+            **plain_values(self, PLAIN_FIELDS),
             "published_at": iso_datetime(self.published_at),
-            "quality": self.quality,
-            "heat": self.heat,
             "status": self.effective_status,
             "provider": self.provider_domain,
-            "secured": self.secured,
             "topics": list(self.topics),
             "images": [image.to_dict() for image in self.images],
             "coverage": [entry.to_dict() for entry in self.related],

@@ -17,7 +17,9 @@ from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
 from .caching import invalidate_public_pages
+from .itemfile import COVERAGE_FIELDS, IMAGE_FIELDS, PLAIN_FIELDS, iso_datetime, plain_values
 from .links import is_http_url
+from .rendering import markdown_to_safe_html
 
 SLUG_MAX_LENGTH = 200
 
@@ -371,24 +373,11 @@ class Article(models.Model):
         uses it to mark fields an editor changed, and the exporter writes it out.
         Uses prefetched topics, images and coverage when they are there.
         """
-        from .itemfile import iso_datetime
-
         return {
-            "title": self.title,
-            "excerpt": self.excerpt,
-            "body": self.body,
-            "category": self.category,
-            "type": self.type,
-            "web_url": self.web_url,
-            "original_url": self.original_url,
-            "amp_web_url": self.amp_web_url,
-            "cdn_amp_web_url": self.cdn_amp_web_url,
+            **plain_values(self, PLAIN_FIELDS),
             "published_at": iso_datetime(self.published_at),
-            "quality": self.quality,
-            "heat": self.heat,
             "status": self.status,
             "provider": self.provider.domain,
-            "secured": self.secured,
             "topics": [link.tag.name for link in self.tagged_topics.all()],
             "images": [image.to_dict() for image in self.images.all()],
             "coverage": [entry.to_dict() for entry in self.coverage.all()],
@@ -445,13 +434,7 @@ class ArticleImage(models.Model):
         return self.url
 
     def to_dict(self) -> dict:
-        return {
-            "url": self.url,
-            "width": self.width,
-            "height": self.height,
-            "is_cached": self.is_cached,
-            "title": self.title,
-        }
+        return plain_values(self, IMAGE_FIELDS)
 
 
 class RelatedCoverage(models.Model):
@@ -492,19 +475,9 @@ class RelatedCoverage(models.Model):
         return self.title
 
     def to_dict(self) -> dict:
-        from .itemfile import iso_datetime
-
         return {
-            "title": self.title,
-            "url": self.url,
-            "excerpt": self.excerpt,
+            **plain_values(self, COVERAGE_FIELDS),
             "published_at": iso_datetime(self.published_at),
-            "amp_web_url": self.amp_web_url,
-            "cdn_amp_web_url": self.cdn_amp_web_url,
-            "type": self.type,
-            "provider_name": self.provider_name,
-            "provider_domain": self.provider_domain,
-            "quality": self.quality,
             "images": list(self.images),
         }
 
@@ -553,6 +526,4 @@ def make_slug(published_at, title):
 
 
 def render_body(markdown_text):
-    from .rendering import markdown_to_safe_html
-
     return markdown_to_safe_html(markdown_text)

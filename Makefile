@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 ## make run: install, migrate, load the demo content and serve http://127.0.0.1:8000/
 run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DJANGO_DEBUG=1 $(BIN)/python manage.py import_yaml fixtures/ || true
+	DJANGO_DEBUG=1 $(BIN)/python manage.py import_yaml fixtures/
 	DJANGO_DEBUG=1 $(BIN)/python manage.py demo_editor --url http://$(HOST):$(PORT)/admin/
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -579,7 +579,6 @@ class Importer:
                         "height": d.get("height"),
                         "is_cached": d.get("is_cached"),
                         "title": d.get("title") or "",
-                        "extra": {},
                     }
                     for position, d in enumerate(values["images"])
                 ]

@@ -425,7 +425,6 @@ class ArticleImage(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     is_cached = models.BooleanField(null=True, blank=True)
     title = models.CharField(max_length=500, blank=True)
-    extra = models.JSONField(default=dict, blank=True, help_text="Other keys seen in the file.")
 
     class Meta:
         ordering = ("article", "position", "id")

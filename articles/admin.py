@@ -546,7 +546,10 @@ class ProviderAdmin(admin.ModelAdmin):
     search_fields = ["name", "domain"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(article_count=Count("articles"))
+        # An aggregate drops Meta.ordering; keep it so paging is stable.
+        return (
+            super().get_queryset(request).annotate(article_count=Count("articles")).order_by("name")
+        )
 
     @admin.display(description="Articles", ordering="article_count")
     def article_count(self, provider):
@@ -573,7 +576,12 @@ class TopicAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(article_count=Count("tagged_articles"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(article_count=Count("tagged_articles"))
+            .order_by("name")
+        )
 
     @admin.display(description="Articles", ordering="article_count")
     def article_count(self, topic):

@@ -25,7 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-WORDS = ["model", "data", "neural", "network", "robots", "vision", "language", "chips", "cloud", "startup", "research", "safety", "training", "inference", "policy", "healthcare", "autonomous", "vehicles", "regulators", "investors", "open", "source", "benchmark", "transformer", "agents", "privacy", "cameras", "drones", "factories", "hospitals", "banks"]
+VOCABULARY = (
+    "model data neural network robots vision language chips cloud startup research safety "
+    "training inference policy healthcare autonomous vehicles regulators investors open source "
+    "benchmark transformer agents privacy cameras drones factories hospitals banks"
+)
+WORDS = VOCABULARY.split()
 TOPICS = ["AI", "Machine Learning", "Computer Vision", "AI Ethics", "AI Hardware", "AI in Autos"]
 
 

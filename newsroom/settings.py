@@ -85,6 +85,18 @@ AUTHENTICATION_BACKENDS = [
 ROOT_URLCONF = "newsroom.urls"
 
 TEMPLATES = [
+    # The public pages are Jinja2 (articles/templating.py says why); looked up first,
+    # so "articles/home.html" is templates/jinja2/articles/home.html. The admin and
+    # everything else stay with Django's templates.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "articles.templating.environment",
+            "autoescape": True,
+        },
+    },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],

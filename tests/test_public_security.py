@@ -96,11 +96,11 @@ def test_hostile_strings_are_shown_as_text_everywhere(client, hostile):
         html = response.content.decode()
         _assert_no_active_content(html, url)
     detail = client.get(hostile.get_absolute_url()).content.decode()
-    assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt; Robots &amp; “quotes”" in detail
-    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in detail
-    assert "&lt;script&gt;alert(&#x27;provider&#x27;)&lt;/script&gt;" in detail
+    assert "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt; Robots &amp; “quotes”" in detail
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in detail
+    assert "&lt;script&gt;alert(&#39;provider&#39;)&lt;/script&gt;" in detail
     assert (
-        "&lt;/a&gt;&lt;script&gt;alert(&#x27;cov&#x27;)&lt;/script&gt;" not in detail
+        "&lt;/a&gt;&lt;script&gt;alert(&#39;cov&#39;)&lt;/script&gt;" not in detail
     )  # not a link
     assert 'href="https://fine.example/story"' in detail
 
@@ -134,7 +134,7 @@ def test_search_query_is_escaped(client):
     make_article("Anything")
     html = client.get("/search/", {"q": '"><script>alert(1)</script>'}).content.decode()
     assert "<script>alert(1)" not in html
-    assert "&quot;&gt;&lt;script&gt;" in html
+    assert "&#34;&gt;&lt;script&gt;" in html
 
 
 def test_api_does_not_pass_on_non_http_urls(client, hostile):

@@ -99,9 +99,7 @@ def test_hostile_strings_are_shown_as_text_everywhere(client, hostile):
     assert "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt; Robots &amp; “quotes”" in detail
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in detail
     assert "&lt;script&gt;alert(&#39;provider&#39;)&lt;/script&gt;" in detail
-    assert (
-        "&lt;/a&gt;&lt;script&gt;alert(&#39;cov&#39;)&lt;/script&gt;" not in detail
-    )  # not a link
+    assert "&lt;/a&gt;&lt;script&gt;alert(&#39;cov&#39;)&lt;/script&gt;" not in detail  # not a link
     assert 'href="https://fine.example/story"' in detail
 
 

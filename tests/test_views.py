@@ -3,8 +3,8 @@
 import datetime as dt
 import json
 import re
-from html import unescape
 import xml.etree.ElementTree as ET
+from html import unescape
 
 import pytest
 from django.core.cache import cache

@@ -110,26 +110,33 @@ def _article_url(year, month, day, slug):
 
 def attach_topics_and_images(articles):
     """Set `article.topic_refs` and `article.image_refs` (file order): two queries."""
-    by_id = {article.pk: article for article in articles}
+    topics, images = topics_and_images([article.pk for article in articles])
     for article in articles:
-        article.topic_refs, article.image_refs = [], []
-    if not by_id:
-        return articles
+        article.topic_refs = topics.get(article.pk, [])
+        article.image_refs = images.get(article.pk, [])
+    return articles
+
+
+def topics_and_images(ids):
+    """{article id: [TopicRef]} and {article id: [ImageRef]}, in file order: two queries."""
+    topics, images = {}, {}
+    if not ids:
+        return topics, images
     links = (
-        TaggedTopic.objects.filter(content_object_id__in=by_id)
+        TaggedTopic.objects.filter(content_object_id__in=ids)
         .order_by("id")
         .values_list("content_object_id", "tag__name", "tag__slug")
     )
     for article_id, name, slug in links:
-        by_id[article_id].topic_refs.append(TopicRef(name, slug))
-    images = (
-        ArticleImage.objects.filter(article_id__in=by_id)
+        topics.setdefault(article_id, []).append(TopicRef(name, slug))
+    rows = (
+        ArticleImage.objects.filter(article_id__in=ids)
         .order_by("position", "id")
         .values_list("article_id", "url", "width", "height", "is_cached", "title")
     )
-    for article_id, *fields in images:
-        by_id[article_id].image_refs.append(ImageRef(*fields))
-    return articles
+    for article_id, *fields in rows:
+        images.setdefault(article_id, []).append(ImageRef(*fields))
+    return topics, images
 
 
 def detail(queryset):
@@ -156,19 +163,8 @@ def detail(queryset):
     )
 
 
-class _TemplateFriendly:
-    """Lets Django templates find attributes on the first try.
-
-    A template lookup tries `obj[name]` before `getattr(obj, name)`; on a plain
-    object that first try raises and catches a TypeError, for every variable.
-    """
-
-    def __getitem__(self, name):
-        return getattr(self, name)
-
-
 @dataclass(frozen=True)
-class Picture(_TemplateFriendly):
+class Picture:
     url: str
     width: int | None
     height: int | None
@@ -190,40 +186,40 @@ def _uploaded(field_file):
         return None
 
 
-def lead_picture(article):
-    """The uploaded lead image if an editor set one, else the first imported image.
+def _picture(uploads, image_refs):
+    """The first readable upload of `uploads`, else the first imported image.
 
     Imported image URLs pass `is_http_url`, like every URL from a file.
     """
-    for field_file in (article.lead_image, article.lead_thumbnail):
+    for field_file in uploads:
         if field_file:
             picture = _uploaded(field_file)
             if picture:
                 return picture
-    record = article.image_refs[0] if article.image_refs else None
+    record = image_refs[0] if image_refs else None
     if record is None or not is_http_url(record.url):
         return None
     return Picture(record.url, record.width, record.height, record.title)
 
 
-def card_picture(article):
-    """A card prefers the smaller uploaded thumbnail, then the same as `lead_picture`."""
-    if article.lead_thumbnail:
-        picture = _uploaded(article.lead_thumbnail)
-        if picture:
-            return picture
-    return lead_picture(article)
+def lead_picture(article):
+    """The uploaded lead image if an editor set one, else the first imported image."""
+    return _picture((article.lead_image, article.lead_thumbnail), article.image_refs)
+
+
+def _stored_file(field_name, name):
+    """What `article.<field_name>` would be, for a file name read with values()."""
+    field = Article._meta.get_field(field_name)
+    return field.attr_class(None, field, name)
 
 
 @dataclass
-class Card(_TemplateFriendly):
+class Card:
     """What a story card (and the article page's byline) shows, computed once in Python.
 
-    Django templates are slow at resolving lookups, calling methods and formatting
-    dates; handing them ready strings keeps a 20-card page fast without a cache.
+    Templates get ready strings: no lookups, method calls or date formatting per card.
     """
 
-    article: Article
     url: str
     title: str
     excerpt: str
@@ -238,35 +234,88 @@ class Card(_TemplateFriendly):
 
 EXCERPT_LENGTH = 240
 
+# The columns a card reads. Cards are built from plain rows (values()): model
+# instances for a page of articles and their providers cost more than the query.
+CARD_FIELDS = (
+    "id",
+    "title",
+    "slug",
+    "excerpt",
+    "published_at",
+    "lead_image",
+    "lead_thumbnail",
+    "provider__name",
+    "provider__domain",
+    "provider__logos",
+)
 
-def cards(articles) -> list[Card]:
-    """Cards for `articles` (from `listing()`, with topics and images attached)."""
-    return [card(article) for article in articles]
+
+def _row_card(row, topic_refs, image_refs) -> Card:
+    # A card prefers the smaller uploaded thumbnail; uploads are rare, so the
+    # FieldFile is only made when there is a file name.
+    uploads = [
+        _stored_file(name, row[name]) for name in ("lead_thumbnail", "lead_image") if row[name]
+    ]
+    return _card(
+        title=row["title"],
+        slug=row["slug"],
+        excerpt=row["excerpt"],
+        published_at=row["published_at"],
+        provider_name=row["provider__name"] or row["provider__domain"],  # as str(provider)
+        provider_domain=row["provider__domain"],
+        logos=row["provider__logos"],
+        picture=_picture(uploads, image_refs),
+        topic_refs=topic_refs,
+    )
 
 
 def card(article) -> Card:
+    """The article page's byline and topics (`article` with topics and images attached)."""
     provider = article.provider
-    logo = provider.logo if isinstance(provider.logo, dict) else None
-    date = timezone.localtime(article.published_at)
-    excerpt = article.excerpt
+    return _card(
+        title=article.title,
+        slug=article.slug,
+        excerpt=article.excerpt,
+        published_at=article.published_at,
+        provider_name=str(provider),
+        provider_domain=provider.domain,
+        logos=provider.logos,
+        picture=_picture((article.lead_thumbnail, article.lead_image), article.image_refs),
+        topic_refs=article.topic_refs,
+    )
+
+
+def _card(
+    *,
+    title,
+    slug,
+    excerpt,
+    published_at,
+    provider_name,
+    provider_domain,
+    logos,
+    picture,
+    topic_refs,
+) -> Card:
+    logo = logos[0] if isinstance(logos, list) and logos else None
+    if not isinstance(logo, dict) or not is_http_url(logo.get("url")):
+        logo = None
+    date = timezone.localtime(published_at)
     if len(excerpt) > EXCERPT_LENGTH:
         excerpt = excerpt[: EXCERPT_LENGTH - 1].rstrip() + "…"
     return Card(
-        article=article,
-        url=_article_url(date.year, date.month, date.day, article.slug),
-        title=article.title,
+        url=_article_url(date.year, date.month, date.day, slug),
+        title=title,
         excerpt=excerpt,
-        provider_name=str(provider),
-        provider_url=provider_url(provider.domain),
-        logo=(
-            Picture(logo["url"], logo.get("width") or 50, logo.get("height") or 50)
-            if logo and is_http_url(logo.get("url"))
-            else None
-        ),
+        provider_name=provider_name,
+        provider_url=provider_url(provider_domain),
+        logo=Picture(logo["url"], logo.get("width") or 50, logo.get("height") or 50)
+        if logo
+        else None,
         published_iso=date.isoformat(),
         published_display=f"{date.day} {date:%b %Y}",
-        picture=card_picture(article),
-        topics=[(topic.name, topic.url) for topic in article.topic_refs],
+        picture=picture,
+        topics=[(topic.name, topic.url) for topic in topic_refs],
     )
 
 
@@ -322,21 +371,38 @@ def page_number(value) -> int:
     return number
 
 
-def paginate(queryset, number, per_page=PAGE_SIZE) -> Page:
-    """Page `number` of `queryset` (of articles), topics and images attached: 3 queries."""
+def paginate(queryset, number, per_page=PAGE_SIZE, attach=True) -> Page:
+    """Page `number` of `queryset` (of articles), topics and images attached: 3 queries.
+
+    With attach=False, one query, and the rows as they come (e.g. values() dicts).
+    """
     start = (number - 1) * per_page
     rows = list(queryset[start : start + per_page + 1])
-    attach_topics_and_images(rows[:per_page])
+    if attach:
+        attach_topics_and_images(rows[:per_page])
     return Page(items=rows[:per_page], number=number, has_next=len(rows) > per_page)
 
 
-def paginate_or_404(queryset, value, per_page=PAGE_SIZE) -> Page:
+def paginate_or_404(queryset, value, per_page=PAGE_SIZE, attach=True) -> Page:
     """For HTML pages: a bad `?page=` or a page past the end is a 404, not a 500."""
     try:
         number = page_number(value)
     except ValueError:
         raise Http404("No such page.") from None
-    page = paginate(queryset, number, per_page)
+    page = paginate(queryset, number, per_page, attach)
     if not page.items and number > 1:
         raise Http404("No such page.")
+    return page
+
+
+def card_page(queryset, value) -> Page:
+    """Page `value` (a `?page=` string) of `queryset` as Cards, in 3 queries.
+
+    For HTML pages: a bad number or a page past the end is a 404, not a 500.
+    """
+    page = paginate_or_404(queryset.values(*CARD_FIELDS), value, attach=False)
+    topics, images = topics_and_images([row["id"] for row in page.items])
+    page.items = [
+        _row_card(row, topics.get(row["id"], ()), images.get(row["id"], ())) for row in page.items
+    ]
     return page

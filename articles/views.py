@@ -28,10 +28,7 @@ def _view_param(request):
 
 def _list_context(request, queryset, **context):
     view = _view_param(request)
-    page = public.paginate_or_404(
-        public.listing(ranking.order(queryset, view)), request.GET.get("page")
-    )
-    page.items = public.cards(page.items)
+    page = public.card_page(ranking.order(queryset, view), request.GET.get("page"))
     return {"page": page, "view": view, "views": ranking.VIEWS, **context}
 
 
@@ -144,8 +141,7 @@ def search(request):
     page = None
     if query:
         found = search_articles(public.published(), query)
-        page = public.paginate_or_404(public.listing(found), request.GET.get("page"))
-        page.items = public.cards(page.items)
+        page = public.card_page(found, request.GET.get("page"))
     return render(request, "articles/search.html", {"query": query, "page": page})
 
 

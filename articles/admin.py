@@ -483,8 +483,7 @@ class ArticleAdmin(admin.ModelAdmin):
             raise PermissionDenied
         # The same data the public article view (articles.views.detail) gives its
         # template, minus the search engines' structured data; tests keep them in step.
-        article = public.detail(Article.objects.filter(pk=article.pk)).get()
-        public.attach_topics_and_images([article])
+        article = public.detail(Article.objects.all(), pk=article.pk)
         picture = public.lead_picture(article)
         context = {
             "article": article,

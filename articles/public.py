@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from .links import is_http_url
-from .models import Article, ArticleImage, RelatedCoverage, TaggedTopic, Topic
+from .models import Article, ArticleImage, TaggedTopic, Topic
 
 PAGE_SIZE = 20
 # Deeper pages are refused: nobody reads page 100,000, and a huge number would
@@ -95,8 +96,12 @@ def provider_url(domain):
 
 def article_url(article):
     """`article.get_absolute_url()`, memoised."""
-    date = timezone.localtime(article.published_at)
-    return _article_url(date.year, date.month, date.day, article.slug)
+    return _url_of(article.slug, article.published_at)
+
+
+def _url_of(slug, published_at):
+    date = timezone.localtime(published_at)
+    return _article_url(date.year, date.month, date.day, slug)
 
 
 @lru_cache(maxsize=8192)
@@ -139,28 +144,40 @@ def topics_and_images(ids):
     return topics, images
 
 
-def detail(queryset):
-    """One article page: the article with its body, provider, `article.coverage_list`
-    and `article.related_list` (published related stories only). Attach its topics
-    and images with `attach_topics_and_images([article])`."""
+class RelatedStory(NamedTuple):
+    title: str
+    url: str
+    provider_name: str
+    published_at: object  # datetime
+
+
+def detail(queryset, **lookup):
+    """The article page's article (404 unless `queryset` has it), with `topic_refs`,
+    `image_refs`, `coverage_list` and `related_list` (published related stories,
+    as RelatedStory tuples) attached: five queries.
+
+    Plain queries rather than prefetch_related(): its machinery cost more than the
+    queries themselves on a page that shows one article.
+    """
+    article = get_object_or_404(
+        queryset.select_related("provider").defer(
+            "body", "imported", "import_conflicts", "secured", "search_vector"
+        ),
+        **lookup,
+    )
+    attach_topics_and_images([article])
+    article.coverage_list = list(article.coverage.order_by("position", "id"))
     related = (
         published()
-        .select_related("provider")
-        .only("title", "slug", "published_at", "provider__name", "provider__domain")
+        .filter(related_stories=article)
         .order_by("-published_at", "-id")
+        .values_list("title", "slug", "published_at", "provider__name", "provider__domain")
     )
-    return (
-        queryset.select_related("provider")
-        .defer("imported", "import_conflicts", "secured", "search_vector")
-        .prefetch_related(
-            Prefetch(
-                "coverage",
-                queryset=RelatedCoverage.objects.order_by("position", "id"),
-                to_attr="coverage_list",
-            ),
-            Prefetch("related_stories", queryset=related, to_attr="related_list"),
-        )
-    )
+    article.related_list = [
+        RelatedStory(title, _url_of(slug, published_at), name or domain, published_at)
+        for title, slug, published_at, name, domain in related
+    ]
+    return article
 
 
 @dataclass(frozen=True)

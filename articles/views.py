@@ -83,11 +83,10 @@ def provider(request, domain):
 @require_safe
 @public_page
 def detail(request, year, month, day, slug):
-    article = get_object_or_404(public.detail(public.published()), slug=slug)
+    article = public.detail(public.published(), slug=slug)
     date = timezone.localtime(article.published_at)
     if (date.year, date.month, date.day) != (year, month, day):
         return redirect(article, permanent=True)
-    public.attach_topics_and_images([article])
     topics = article.topic_refs
     picture = public.lead_picture(article)
     context = {

@@ -167,9 +167,11 @@ def detail(queryset, **lookup):
     )
     attach_topics_and_images([article])
     article.coverage_list = list(article.coverage.order_by("position", "id"))
+    # Driven from this article's links, the published() rule checked per linked
+    # story: written as published().filter(related_stories=...), SQLite (without
+    # table statistics) walked every published article looking for the few linked.
     related = (
-        published()
-        .filter(related_stories=article)
+        article.related_stories.filter(Exists(published().filter(pk=OuterRef("pk"))))
         .order_by("-published_at", "-id")
         .values_list("title", "slug", "published_at", "provider__name", "provider__domain")
     )

@@ -13,6 +13,7 @@ without a cache. Everything from imported files is still escaped on output
 """
 
 import json
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -53,9 +54,11 @@ def environment(**options):
     return env
 
 
-def url(name, *args, **kwargs):
-    """`{{ url("articles:topic", slug) }}`: Django's reverse()."""
-    return reverse(name, args=args or None, kwargs=kwargs or None)
+@lru_cache(maxsize=1024)
+def url(name, *args):
+    """`{{ url("articles:topic", slug) }}`: Django's reverse(), memoised (the
+    masthead and footer alone have seven links, and reverse() is slow)."""
+    return reverse(name, args=args or None)
 
 
 def http_url(value):

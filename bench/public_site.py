@@ -1,12 +1,15 @@
 """Benchmark the public site under gunicorn on loopback, against a trivial view.
 
-    .venv/bin/python bench/public_site.py                 # 100,000 articles
+    .venv/bin/python bench/public_site.py                 # 100,000 articles, SQLite
     .venv/bin/python bench/public_site.py --articles 2000 --duration 5
+    .venv/bin/python bench/public_site.py --database postgres://postgres@127.0.0.1:5432/bench_public
 
 What it does:
-1. builds a fresh SQLite database (migrate, then bulk_create: providers, topics,
-   articles with images, topic links and some related coverage; 10% of the
-   articles stay in review so the "published" filter has something to skip);
+1. builds a fresh database, SQLite by default or the PostgreSQL database named by
+   --database (dropped and created again), then migrate and bulk_create: providers,
+   topics, articles with images, topic links and some related coverage; 10% of the
+   articles stay in review so the "published" filter has something to skip.
+   --keep reuses a database that already holds --articles articles;
 2. starts gunicorn (2 sync workers, default settings) twice: with the page cache on, then off
    (NEWSROOM_PAGE_CACHE=1/0); NEWSROOM_BENCH=1 routes /bench/trivial/, a constant
    response through the same middleware;
@@ -32,6 +35,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -40,10 +44,10 @@ HOST = "127.0.0.1"
 SECRET = "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
-def django_env(db_path, **extra):
+def django_env(database_url, **extra):
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=f"sqlite:///{db_path}",
+        DATABASE_URL=database_url,
         DJANGO_SECRET_KEY=SECRET,
         DJANGO_DEBUG="0",
         DJANGO_ALLOWED_HOSTS=HOST,
@@ -66,11 +70,12 @@ def manage(env, *args):
 # -- 1. the database ----------------------------------------------------------------------
 
 
-def build_database(db_path, count, seed=4):
-    """Migrate a fresh SQLite file and fill it; returns the URLs to measure."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    env = django_env(db_path)
+def build_database(database_url, count, keep=False, seed=4):
+    """Create and fill the database (unless `keep` and it is already filled); returns
+    the URLs to measure."""
+    if not keep:
+        _drop_database(database_url)
+    env = django_env(database_url)
     manage(env, "migrate", "--noinput", "-v0")
     # DEBUG is off, so templates need the hashed static file names.
     manage(env, "collectstatic", "--noinput", "-v0")
@@ -79,6 +84,42 @@ def build_database(db_path, count, seed=4):
     import django
 
     django.setup()
+    from articles.models import Article, Topic
+
+    if not keep:
+        _fill(count, seed)
+    elif Article.objects.count() != count:
+        raise SystemExit(f"--keep: the database does not hold {count} articles")
+    published = Article.objects.published()
+    middle = published.order_by("-published_at")[published.count() // 2]
+    topic = Topic.objects.get(slug="topic-3")
+    return {
+        "trivial": "/bench/trivial/",
+        "home": "/",
+        "article": middle.get_absolute_url(),
+        "topic": topic.get_absolute_url(),
+        "api": "/api/news/",
+    }
+
+
+def _drop_database(database_url):
+    """A fresh start: delete the SQLite file, or drop and create the PostgreSQL database."""
+    if database_url.startswith("sqlite:///"):
+        path = database_url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    server = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _fill(count, seed):
     from django.db import transaction
     from django.utils import timezone
 
@@ -159,23 +200,14 @@ def build_database(db_path, count, seed=4):
                 for a in articles[::5]
                 for p in range(3)
             )
-    published = Article.objects.published()
-    middle = published.order_by("-published_at")[published.count() // 2]
     sys.stderr.write(f"filled {count} articles in {time.perf_counter() - started:.1f}s\n")
-    return {
-        "trivial": "/bench/trivial/",
-        "home": "/",
-        "article": middle.get_absolute_url(),
-        "topic": f"/topics/{topics[3].slug}/",
-        "api": "/api/news/",
-    }
 
 
 # -- 2. the server ----------------------------------------------------------------------
 
 
-def start_server(db_path, port, page_cache):
-    env = django_env(db_path, NEWSROOM_PAGE_CACHE="1" if page_cache else "0")
+def start_server(database_url, port, page_cache):
+    env = django_env(database_url, NEWSROOM_PAGE_CACHE="1" if page_cache else "0")
     # An empty config file instead of the project's gunicorn.conf.py: no access log,
     # no worker recycling (max_requests) in the middle of a measurement.
     config = Path(tempfile.gettempdir()) / "newsroom-bench-gunicorn.py"
@@ -262,19 +294,34 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     default_db = Path(tempfile.gettempdir()) / "newsroom-bench.sqlite3"
-    parser.add_argument("--db", default=str(default_db))
+    parser.add_argument(
+        "--database",
+        default=f"sqlite:///{default_db}",
+        help="a DATABASE_URL: sqlite:///path or postgres://...; it is emptied first",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="reuse the database if it holds --articles articles"
+    )
+    parser.add_argument(
+        "--pages", default="home,article,topic,api", help="which pages to measure (and trivial)"
+    )
+    parser.add_argument(
+        "--cache", choices=("both", "on", "off"), default="both", help="page cache runs"
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per URL")
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")
     parser.add_argument("--threads", type=int, default=4, help="connections per process")
     parser.add_argument("--port", type=int, default=8791)
     args = parser.parse_args()
 
-    urls = build_database(args.db, args.articles)
+    urls = build_database(args.database, args.articles, args.keep)
+    urls = {name: urls[name] for name in ("trivial", *args.pages.split(","))}
+    switches = {"both": (True, False), "on": (True,), "off": (False,)}[args.cache]
     rows = []
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(args.processes) as pool:
-        for page_cache in (True, False):
-            server = start_server(args.db, args.port, page_cache)
+        for page_cache in switches:
+            server = start_server(args.database, args.port, page_cache)
             try:
                 results = {
                     name: measure(
@@ -289,8 +336,9 @@ def main():
             for name, result in results.items():
                 rows.append((name, urls[name], page_cache, result, result["rps"] / baseline))
 
+    engine = "SQLite" if args.database.startswith("sqlite") else "PostgreSQL"
     lines = [
-        f"{args.articles:,} articles, gunicorn 2 sync workers, "
+        f"{engine}, {args.articles:,} articles, gunicorn 2 sync workers, "
         f"{args.processes}x{args.threads} keep-alive clients, {args.duration:g} s per URL",
         "",
         "| Page | URL | Page cache | Requests/s | p50 ms | p99 ms | vs trivial | Errors |",

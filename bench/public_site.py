@@ -90,8 +90,11 @@ def build_database(database_url, count, keep=False, seed=4):
         _fill(count, seed)
     elif Article.objects.count() != count:
         raise SystemExit(f"--keep: the database does not hold {count} articles")
+    # The article page measured: from the middle of the table, with related coverage
+    # and related stories (articles 0, 10, 20, ... have both; 9, 19, ... are in
+    # review, so the published one at position 9k is article 10k).
     published = Article.objects.published()
-    middle = published.order_by("-published_at")[published.count() // 2]
+    middle = published.order_by("-published_at")[published.count() // 2 // 9 * 9]
     topic = Topic.objects.get(slug="topic-3")
     return {
         "trivial": "/bench/trivial/",
@@ -199,6 +202,13 @@ def _fill(count, seed):
                 )
                 for a in articles[::5]
                 for p in range(3)
+            )
+            # Every tenth article has two related stories (links run both ways).
+            link = Article.related_stories.through
+            link.objects.bulk_create(
+                link(from_article_id=x.pk, to_article_id=y.pk)
+                for a, b, c in zip(articles[::10], articles[1::10], articles[2::10], strict=False)
+                for x, y in ((a, b), (b, a), (a, c), (c, a))
             )
     sys.stderr.write(f"filled {count} articles in {time.perf_counter() - started:.1f}s\n")
 

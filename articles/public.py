@@ -144,6 +144,26 @@ def topics_and_images(ids):
     return topics, images
 
 
+# The columns the article page (and the admin's preview of it) reads: not the
+# Markdown source, the import bookkeeping or the search vector.
+DETAIL_FIELDS = (
+    "title",
+    "slug",
+    "excerpt",
+    "body_html",
+    "web_url",
+    "original_url",
+    "published_at",
+    "updated_at",
+    "status",
+    "lead_image",
+    "lead_thumbnail",
+    "provider__name",
+    "provider__domain",
+    "provider__logos",
+)
+
+
 class RelatedStory(NamedTuple):
     title: str
     url: str
@@ -159,12 +179,7 @@ def detail(queryset, **lookup):
     Plain queries rather than prefetch_related(): its machinery cost more than the
     queries themselves on a page that shows one article.
     """
-    article = get_object_or_404(
-        queryset.select_related("provider").defer(
-            "body", "imported", "import_conflicts", "secured", "search_vector"
-        ),
-        **lookup,
-    )
+    article = get_object_or_404(queryset.select_related("provider").only(*DETAIL_FIELDS), **lookup)
     attach_topics_and_images([article])
     article.coverage_list = list(article.coverage.order_by("position", "id"))
     # Driven from this article's links, the published() rule checked per linked

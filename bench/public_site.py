@@ -42,6 +42,9 @@ PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 HOST = "127.0.0.1"
 SECRET = "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+# The settings module the server runs with: the project's, unless an experiment
+# names another (BENCH_SETTINGS=module, importable through PYTHONPATH).
+SETTINGS = os.environ.get("BENCH_SETTINGS", "newsroom.settings")
 
 
 def django_env(database_url, **extra):
@@ -52,7 +55,7 @@ def django_env(database_url, **extra):
         DJANGO_DEBUG="0",
         DJANGO_ALLOWED_HOSTS=HOST,
         DJANGO_LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="newsroom.settings",
+        DJANGO_SETTINGS_MODULE=SETTINGS,
         NEWSROOM_BENCH="1",
         # Plain HTTP on loopback: no redirect to https.
         DJANGO_SECURE_SSL_REDIRECT="0",

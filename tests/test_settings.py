@@ -192,7 +192,7 @@ def test_sqlite_by_default_with_wal_and_a_busy_timeout(load_settings):
     assert db["NAME"] == str(ROOT / "db.sqlite3")
     assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
     assert db["OPTIONS"]["timeout"] == 20
-    assert db["CONN_MAX_AGE"] == 0
+    assert db["CONN_MAX_AGE"] == 60  # persistent, like PostgreSQL (DB_CONN_MAX_AGE)
 
 
 def test_postgres_url_gives_persistent_health_checked_connections(load_settings):

@@ -46,6 +46,7 @@ serve: install
 test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings >/dev/null
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 -q
 
 ## make test-postgres: the same suite against PostgreSQL (DATABASE_URL=$(PG_TEST_URL))

@@ -28,7 +28,7 @@ class Command(BaseCommand):
             "--dry-run",
             action="store_true",
             help="Parse, validate and report what would be created, updated or in conflict; "
-            "write nothing.",
+            "write nothing (not even the ImportRun record).",
         )
         parser.add_argument(
             "--batch-size", type=int, default=250, help="Files per transaction (default 250)."

@@ -47,22 +47,8 @@ from .models import (
 
 logger = logging.getLogger("newsroom.import")
 
-SCALAR_FIELDS = (
-    "title",
-    "excerpt",
-    "body",
-    "category",
-    "type",
-    "web_url",
-    "original_url",
-    "amp_web_url",
-    "cdn_amp_web_url",
-    "published_at",
-    "quality",
-    "heat",
-    "status",
-    "secured",
-)
+# The article columns the merge sets one by one; the lists are rewritten as a whole.
+SCALAR_FIELDS = (*itemfile.PLAIN_FIELDS, "published_at", "status")
 LIST_FIELDS = ("topics", "images", "coverage")
 # Parsing in worker processes pays off only past this many files to parse.
 PARALLEL_THRESHOLD = 64

@@ -240,6 +240,46 @@ def test_article_page_shows_the_story(client):
     assert "Elsewhere&#39;s take" in html
 
 
+def test_article_page_lists_coverage_and_related_stories_in_the_site_time_zone(client, settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # dates shown in the site's zone, not UTC
+    article = make_article("Main story")
+    late_evening = dt.datetime(2020, 12, 10, 23, 30, tzinfo=dt.UTC)  # 11 Dec in Berlin
+    make_coverage(
+        article,
+        url="https://second.example/a",
+        title="Second outlet",
+        position=1,
+        provider_name="",
+        provider_domain="second.example",
+    )
+    make_coverage(
+        article,
+        url="https://first.example/a",
+        title="First outlet",
+        position=0,
+        provider_name="First Outlet",
+        published_at=late_evening,
+        images=[{"url": "https://img.example/c.jpg", "width": 120, "height": 80}],
+    )
+    older = make_article("Older follow-up", published_at=dt.datetime(2020, 1, 5, tzinfo=dt.UTC))
+    newer = make_article("Newer follow-up", published_at=late_evening)
+    article.related_stories.add(older, newer)
+    html = client.get(article.get_absolute_url()).content.decode()
+
+    coverage = html[html.index('class="coverage"') : html.index('class="related"')]
+    assert coverage.index("First outlet") < coverage.index("Second outlet")  # file order
+    assert "First Outlet · <time" in coverage and ">second.example</p>" in coverage
+    assert '<time datetime="2020-12-11T00:30:00+01:00">11 Dec 2020</time>' in coverage
+    assert (
+        '<img class="coverage__thumb" src="https://img.example/c.jpg" width="120" height="80"'
+        in (coverage)
+    )
+    related = html[html.index('class="related"') :]
+    assert related.index("Newer follow-up") < related.index("Older follow-up")  # newest first
+    assert f'href="{newer.get_absolute_url()}"' in related
+    assert '<time datetime="2020-12-11T00:30:00+01:00">11 Dec 2020</time>' in related
+
+
 def test_article_with_the_wrong_date_redirects_to_its_address(client):
     article = make_article(published_at=dt.datetime(2021, 3, 11, 15, 38, tzinfo=dt.UTC))
     response = client.get(f"/2021/03/12/{article.slug}/")

@@ -26,17 +26,17 @@ def _view_param(request):
     return view if view in ranking.ORDERINGS else ranking.TOP
 
 
-def _list_context(request, queryset, **context):
+def _list_context(request, topic_id=None, provider_id=None, **context):
     view = _view_param(request)
-    page = public.card_page(ranking.order(queryset, view), request.GET.get("page"))
+    stories = public.StoryList(view, topic_id=topic_id, provider_id=provider_id)
+    page = public.card_page(stories, request.GET.get("page"))
     return {"page": page, "view": view, "views": ranking.VIEWS, **context}
 
 
 @require_safe
 @public_page
 def home(request):
-    context = _list_context(request, public.published())
-    return render(request, "articles/home.html", context)
+    return render(request, "articles/home.html", _list_context(request))
 
 
 @require_safe
@@ -61,10 +61,8 @@ def topic_index(request):
 @public_page
 def topic(request, slug):
     topic = get_object_or_404(Topic.objects.select_related("parent"), slug=slug)
-    articles = public.in_topic(public.published(), topic)
-    context = _list_context(
-        request, articles, topic=topic, children=list(topic.children.order_by("name"))
-    )
+    children = list(topic.children.order_by("name"))
+    context = _list_context(request, topic_id=topic.pk, topic=topic, children=children)
     return render(request, "articles/topic.html", context)
 
 
@@ -72,7 +70,7 @@ def topic(request, slug):
 @public_page
 def provider(request, domain):
     provider = get_object_or_404(Provider, domain=domain)
-    context = _list_context(request, public.published().filter(provider=provider))
+    context = _list_context(request, provider_id=provider.pk)
     if not context["page"].items:
         # An outlet with nothing published is nobody's business yet (its only
         # stories may still be in review).

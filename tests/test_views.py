@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from articles import public
 from articles.models import Article, Topic
 
 from .factories import make_article, make_coverage, make_provider, make_topic
@@ -154,6 +155,42 @@ def test_bad_or_past_the_end_pages_are_404(client, page):
 def test_unknown_view_falls_back_to_top(client):
     make_article("only")
     assert client.get("/?view=<script>").status_code == 200
+
+
+def test_story_list_rows_equal_the_orms_values_and_are_never_stale(client):
+    """StoryList.rows() runs SQL compiled once per page: the same rows as the ORM's
+    values(), converted alike (aware datetimes, decoded JSON), and fresh every time."""
+    topic = make_topic("Chips")
+    provider = make_provider(domain="chips.example", logos=[{"url": "https://l.example/a.png"}])
+    for n in range(7):
+        make_article(
+            f"Story {n}",
+            topics=[topic] if n % 2 else [],
+            provider=provider if n % 3 else None,
+            heat=None if n == 4 else 10 * n,
+            quality=None if n == 5 else n,
+        )
+    make_article("Draft", topics=[topic], provider=provider, status=Article.Status.REVIEW)
+    lists = [
+        public.StoryList(),
+        public.StoryList("latest"),
+        public.StoryList(topic_id=topic.pk),
+        public.StoryList("latest", provider_id=provider.pk),
+        public.StoryList(minimum_heat=25),
+    ]
+    for stories in lists:
+        expected = list(stories.queryset().values(*public.CARD_FIELDS))
+        assert stories.rows(public.CARD_FIELDS, 0, 21) == expected, stories
+        assert stories.rows(public.CARD_FIELDS, 2, 4) == expected[2:4], stories
+    row = public.StoryList("latest", provider_id=provider.pk).rows(public.CARD_FIELDS, 0, 1)[0]
+    assert timezone.is_aware(row["published_at"])
+    assert row["provider__logos"] == [{"url": "https://l.example/a.png"}]
+    assert "Draft" not in [r["title"] for r in public.StoryList().rows(("title",), 0, 50)]
+
+    # The compiled SQL is kept; the rows are not.
+    make_article("Newest and hottest", heat=1000)
+    assert public.StoryList().rows(("title",), 0, 1) == [{"title": "Newest and hottest"}]
+    assert _titles(client.get("/"))[0] == "Newest and hottest"
 
 
 # -- queries do not grow with the page ------------------------------------------------------

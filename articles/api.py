@@ -65,36 +65,58 @@ def _http_or_none(url):
     return url if is_http_url(url) else None
 
 
-def serialize(article, request):
-    """One story as the original API wrote it."""
-    provider = article.provider
-    file_name = posixpath.basename(article.source_path.replace("\\", "/"))
+# The columns an item is made from (`public.row_page` adds its topics and images).
+ITEM_FIELDS = (
+    "title",
+    "slug",
+    "excerpt",
+    "category",
+    "type",
+    "web_url",
+    "amp_web_url",
+    "cdn_amp_web_url",
+    "published_at",
+    "updated_at",
+    "heat",
+    "source_path",
+    "provider__name",
+    "provider__domain",
+    "provider__logos",
+)
+
+
+def serialize(row, request):
+    """One story (a `public.row_page` row) as the original API wrote it."""
+    file_name = posixpath.basename(row["source_path"].replace("\\", "/"))
+    logos = row["provider__logos"]
     return {
-        "path": f"_news/{file_name or article.slug + '.md'}",
-        "title": article.title,
-        "type": article.type,
-        "heat": article.heat,
-        "sourceUrl": request.build_absolute_uri(public.article_url(article)),
-        "webUrl": _http_or_none(article.web_url),
-        "ampWebUrl": _http_or_none(article.amp_web_url),
-        "cdnAmpWebUrl": _http_or_none(article.cdn_amp_web_url),
-        "excerpt": strip_tags(article.excerpt),
-        "publishedDateTime": iso_datetime(article.published_at),
-        "updatedDateTime": iso_datetime(article.updated_at),
+        "path": f"_news/{file_name or row['slug'] + '.md'}",
+        "title": row["title"],
+        "type": row["type"],
+        "heat": row["heat"],
+        "sourceUrl": request.build_absolute_uri(
+            public.article_address(row["slug"], row["published_at"])
+        ),
+        "webUrl": _http_or_none(row["web_url"]),
+        "ampWebUrl": _http_or_none(row["amp_web_url"]),
+        "cdnAmpWebUrl": _http_or_none(row["cdn_amp_web_url"]),
+        "excerpt": strip_tags(row["excerpt"]),
+        "publishedDateTime": iso_datetime(row["published_at"]),
+        "updatedDateTime": iso_datetime(row["updated_at"]),
         "provider": {
-            "domain": provider.domain,
+            "domain": row["provider__domain"],
             "images": _images(
                 # Logos are never cached copies (the original API said false too).
                 {**logo, "is_cached": False}
-                for logo in provider.logos
+                for logo in (logos if isinstance(logos, list) else [])
                 if isinstance(logo, dict)
             ),
-            "name": provider.name,
+            "name": row["provider__name"],
         },
-        "images": _images(image._asdict() for image in article.image_refs),
+        "images": _images(image._asdict() for image in row["image_refs"]),
         "locale": settings.LANGUAGE_CODE,
-        "categories": [article.category] if article.category else [],
-        "topics": [topic.name for topic in article.topic_refs],
+        "categories": [row["category"]] if row["category"] else [],
+        "topics": [topic.name for topic in row["topic_refs"]],
     }
 
 
@@ -110,18 +132,14 @@ def news(request, slug=None):
     except ValueError as error:
         return _error(400, str(error))
 
-    articles = public.published()
-    title = "AI News"
+    title, topic_id = "AI News", None
     if slug is not None:
         topic = Topic.objects.filter(slug=slug).first()
         if topic is None:
             return _error(404, f"No topic {slug[:100]!r}.")
-        articles = public.in_topic(articles, topic)
-        title = f"{topic.name} News"
-    if minimum_heat is not None:
-        articles = articles.filter(heat__gte=minimum_heat)
-
-    page = public.paginate(public.listing(ranking.latest(articles)), number)
+        title, topic_id = f"{topic.name} News", topic.pk
+    stories = public.StoryList(ranking.LATEST, topic_id=topic_id, minimum_heat=minimum_heat)
+    page = public.row_page(stories, number, ITEM_FIELDS)
     if not page.items and number > 1:
         return _error(404, f"Page {number} is past the last page.")
     response = JsonResponse(
@@ -129,7 +147,7 @@ def news(request, slug=None):
             "title": title,
             "path": request.path,
             "page": page.number,
-            "value": [serialize(article, request) for article in page.items],
+            "value": [serialize(row, request) for row in page.items],
             "nextPage": str(page.next_number) if page.has_next else None,
         },
         json_dumps_params={"ensure_ascii": False},

@@ -31,7 +31,7 @@ PAGE_SIZE = 20
 # overflow the database's OFFSET.
 MAX_PAGE = 10_000
 
-# Columns a card, a feed item or an API item reads. Everything else (the Markdown,
+# Columns a feed item reads (as model instances; see `listing()`). Everything else (the Markdown,
 # the import bookkeeping, the search vector) stays in the database.
 LISTING_FIELDS = (
     "title",
@@ -62,11 +62,11 @@ def published():
 
 
 def listing(queryset):
-    """Cards, feed and API items: the article and its provider, nothing else.
+    """Feed items: the article and its provider, nothing else.
 
-    Topics and images come from `attach_topics_and_images()` (which `paginate()`
-    calls), as plain tuples: Django model instances and prefetch managers for 80-odd
-    small related rows cost more than rendering the page.
+    Topics and images come from `attach_topics_and_images()`, as plain tuples: model
+    instances and prefetch managers for 80-odd small related rows cost more than the
+    rest of the feed. (Cards and API items are plain rows: see `row_page()`.)
     """
     return queryset.select_related("provider").only(*LISTING_FIELDS)
 
@@ -101,10 +101,11 @@ def provider_url(domain):
 
 def article_url(article):
     """`article.get_absolute_url()`, memoised."""
-    return _url_of(article.slug, article.published_at)
+    return article_address(article.slug, article.published_at)
 
 
-def _url_of(slug, published_at):
+def article_address(slug, published_at):
+    """The article page's path for an article's slug and date (no model instance)."""
     date = timezone.localtime(published_at)
     return _article_url(date.year, date.month, date.day, slug)
 
@@ -268,7 +269,9 @@ def detail(queryset, **lookup):
     article.related_list = []
     for title, slug, published_at, name, domain in related:
         published_at = _db_datetime(published_at)
-        story = RelatedStory(title, _url_of(slug, published_at), name or domain, published_at)
+        story = RelatedStory(
+            title, article_address(slug, published_at), name or domain, published_at
+        )
         article.related_list.append(story)
     return article
 
@@ -368,7 +371,7 @@ CARD_FIELDS = (
 )
 
 
-def _row_card(row, topic_refs, image_refs) -> Card:
+def _row_card(row) -> Card:
     # A card prefers the smaller uploaded thumbnail; uploads are rare, so the
     # FieldFile is only made when there is a file name.
     uploads = [
@@ -382,8 +385,8 @@ def _row_card(row, topic_refs, image_refs) -> Card:
         provider_name=row["provider__name"] or row["provider__domain"],  # as str(provider)
         provider_domain=row["provider__domain"],
         logos=row["provider__logos"],
-        picture=_picture(uploads, image_refs),
-        topic_refs=topic_refs,
+        picture=_picture(uploads, row["image_refs"]),
+        topic_refs=row["topic_refs"],
     )
 
 
@@ -487,40 +490,41 @@ def page_number(value) -> int:
     return number
 
 
-def paginate(queryset, number, per_page=PAGE_SIZE, attach=True) -> Page:
-    """Page `number` of `queryset` (of articles), topics and images attached: 3 queries.
+def row_page(stories, number, fields) -> Page:
+    """Page `number` of `stories` as {field: value} rows (`values(*fields)`, "id" always
+    included), each with its `topic_refs` and `image_refs` lists: three queries.
 
-    With attach=False, one query, and the rows as they come (e.g. values() dicts).
+    `stories` is a StoryList, or a queryset of articles (search results).
     """
-    start = (number - 1) * per_page
-    rows = list(queryset[start : start + per_page + 1])
-    if attach:
-        attach_topics_and_images(rows[:per_page])
-    return Page(items=rows[:per_page], number=number, has_next=len(rows) > per_page)
+    fields = ("id", *[name for name in fields if name != "id"])
+    start = (number - 1) * PAGE_SIZE
+    stop = start + PAGE_SIZE + 1  # one more than a page tells whether there is a next
+    if isinstance(stories, StoryList):
+        rows = stories.rows(fields, start, stop)
+    else:
+        rows = list(stories.values(*fields)[start:stop])
+    rows, has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    topics, images = topics_and_images([row["id"] for row in rows])
+    for row in rows:
+        row["topic_refs"] = topics.get(row["id"], [])
+        row["image_refs"] = images.get(row["id"], [])
+    return Page(items=rows, number=number, has_next=has_next)
 
 
 def card_page(stories, value) -> Page:
-    """Page `value` (a `?page=` string) of `stories` as Cards, in 3 queries.
+    """Page `value` (a `?page=` string) of `stories` (see `row_page`) as Cards.
 
-    `stories` is a StoryList, or a queryset of articles (search results). For HTML
-    pages: a bad number or a page past the end is a 404, not a 500.
+    For HTML pages: a bad number or a page past the end is a 404, not a 500.
     """
     try:
         number = page_number(value)
     except ValueError:
         raise Http404("No such page.") from None
-    start = (number - 1) * PAGE_SIZE
-    stop = start + PAGE_SIZE + 1  # one more than a page tells whether there is a next
-    if isinstance(stories, StoryList):
-        rows = stories.rows(CARD_FIELDS, start, stop)
-    else:
-        rows = list(stories.values(*CARD_FIELDS)[start:stop])
-    if not rows and number > 1:
+    page = row_page(stories, number, CARD_FIELDS)
+    if not page.items and number > 1:
         raise Http404("No such page.")
-    rows, has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-    topics, images = topics_and_images([row["id"] for row in rows])
-    cards = [_row_card(row, topics.get(row["id"], ()), images.get(row["id"], ())) for row in rows]
-    return Page(items=cards, number=number, has_next=has_next)
+    page.items = [_row_card(row) for row in page.items]
+    return page
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,9 @@ _NAV_TOPICS_SQL = (
 )
 
 
+_CHILD_TOPICS_SQL = (
+    f"SELECT name, slug FROM {Topic._meta.db_table} WHERE parent_id IN ({{ids}}) ORDER BY name, id"
+)
 _related = Article._meta.get_field("related_stories")
 _COVERAGE_SQL = (
     "SELECT title, url, provider_name, provider_domain, published_at, images"
@@ -457,6 +460,12 @@ def nav_topics(limit=8):
     """
     rows = fixed_query(Topic, _NAV_TOPICS_SQL, params=(Topic.Kind.TOPIC.value, limit))
     return [TopicRef(short_name or name, slug) for name, short_name, slug in rows]
+
+
+def child_topics(topic):
+    """The topics directly under `topic`, by name, as TopicRefs."""
+    rows = fixed_query(Topic, _CHILD_TOPICS_SQL, [topic.pk])
+    return [TopicRef(name, slug) for name, slug in rows]
 
 
 @dataclass

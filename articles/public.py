@@ -1,10 +1,17 @@
 """What readers may see, shaped for the public pages, feeds and the API.
 
-Every query here starts from `Article.objects.published()` (or is handed a queryset
-that did), so a draft can never reach a reader by a side door. The shapes fetch what
-a page shows in a fixed number of queries, whatever the page size, and paging never
-counts rows: a COUNT over the whole table would make every page slower as the site
-grows.
+Every list starts from `Article.objects.published()` (a StoryList builds its query
+from it, and the other helpers are handed a queryset that did), so a draft can never
+reach a reader by a side door. The shapes fetch what a page shows in a fixed number
+of queries, whatever the page size, and paging never counts rows: a COUNT over the
+whole table would make every page slower as the site grows.
+
+Without a page cache, building and compiling queries through the ORM cost more than
+running them, so the hot paths avoid it: a StoryList keeps its compiled SQL per page,
+and the small fixed-shape reads (topics and images of a page's articles, coverage,
+related stories, the masthead's topics) are written once in SQL (`fixed_query`).
+Rows come back as plain tuples and dicts, not model instances. docs/benchmarks.md
+has the measurements.
 """
 
 import datetime

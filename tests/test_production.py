@@ -604,3 +604,19 @@ def test_healthz_answers_503_when_the_database_is_down(production_env):
     assert "no-store" in headers["Cache-Control"]
     errors = [e for e in json_lines(server.output) if e["logger"] == "newsroom.health"]
     assert errors and "does not answer" in errors[0]["message"]
+
+
+@pytest.mark.django_db
+def test_postgres_prepares_the_public_pages_statements(client, settings):
+    """With the default settings, psycopg prepares a statement a connection keeps
+    running, so PostgreSQL stops planning the public pages' queries every time."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are a PostgreSQL setting")
+    settings.NEWSROOM_PAGE_CACHE = "0"
+    make_article("Prepared story")
+    for _ in range(6):
+        assert client.get("/").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("articles_articleimage" in statement for statement in prepared), prepared

@@ -225,6 +225,17 @@ def test_connection_lifetime_and_timeout_are_tunable(load_settings):
     assert db["OPTIONS"]["connect_timeout"] == 2
 
 
+def test_postgres_prepares_repeated_statements_unless_told_not_to(load_settings):
+    url = "postgres://news@db/newsroom"
+    options = load_settings(**PRODUCTION, DATABASE_URL=url).DATABASES["default"]["OPTIONS"]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == 5
+
+    off = load_settings(**PRODUCTION, DATABASE_URL=url, DB_PREPARED_STATEMENTS="0")
+    options = off.DATABASES["default"]["OPTIONS"]
+    assert "server_side_binding" not in options and "prepare_threshold" not in options
+
+
 def test_a_replica_url_adds_the_replica_its_router_and_middleware(load_settings):
     without = load_settings(**PRODUCTION, DATABASE_URL="postgres://news@primary/newsroom")
     assert set(without.DATABASES) == {"default"}

@@ -38,29 +38,16 @@ PAGE_SIZE = 20
 # overflow the database's OFFSET.
 MAX_PAGE = 10_000
 
-# Columns a feed item reads (as model instances; see `listing()`). Everything else (the Markdown,
-# the import bookkeeping, the search vector) stays in the database.
+# Columns a feed item reads (as model instances; see `listing()`). Everything else (the
+# Markdown, the import bookkeeping, the search vector) stays in the database.
 LISTING_FIELDS = (
     "title",
     "slug",
     "excerpt",
-    "category",
-    "type",
-    "web_url",
-    "original_url",
-    "amp_web_url",
-    "cdn_amp_web_url",
     "published_at",
-    "quality",
-    "heat",
-    "status",
     "updated_at",
-    "source_path",
-    "lead_image",
-    "lead_thumbnail",
     "provider__name",
     "provider__domain",
-    "provider__logos",
 )
 
 

@@ -14,7 +14,8 @@ What it does:
    (NEWSROOM_PAGE_CACHE=1/0); NEWSROOM_BENCH=1 routes /bench/trivial/, a constant
    response through the same middleware;
 3. for each URL, runs a fixed-duration closed loop of keep-alive http.client
-   connections (several threads in a few processes) and records every latency;
+   connections (several threads in a few processes) and records every latency, the
+   URLs taking turns in --rounds slices so the VM's drifting speed hits all alike;
 4. prints a Markdown table: requests/s, p50/p99 latency and requests/s as a ratio
    of the trivial view measured by the same server.
 
@@ -294,18 +295,33 @@ def _client_process(args):
     return latencies, len(errors)
 
 
-def measure(pool, port, path, duration, processes, threads):
-    pool.map(_client_process, [(port, path, 1.0, threads)] * processes)  # warm up
-    results = pool.map(_client_process, [(port, path, duration, threads)] * processes)
-    latencies = sorted(lat for lats, _ in results for lat in lats)
-    errors = sum(e for _, e in results)
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {
-        "rps": len(latencies) / duration,
-        "p50": quantiles[49] * 1000,
-        "p99": quantiles[98] * 1000,
-        "errors": errors,
-    }
+def measure(pool, port, urls, duration, rounds, processes, threads):
+    """{name: requests/s, p50, p99, errors} for each of `urls` ({name: path}).
+
+    Each URL gets `duration` seconds in all, in `rounds` slices, the URLs taking
+    turns: this VM's speed drifts by 10-20% within minutes, and taking turns lets the
+    drift touch every URL (and the trivial baseline) alike.
+    """
+    for path in urls.values():  # warm up every URL first
+        pool.map(_client_process, [(port, path, 1.0, threads)] * processes)
+    latencies = {name: [] for name in urls}
+    errors = dict.fromkeys(urls, 0)
+    for _ in range(rounds):
+        for name, path in urls.items():
+            jobs = [(port, path, duration / rounds, threads)] * processes
+            for found, failed in pool.map(_client_process, jobs):
+                latencies[name].extend(found)
+                errors[name] += failed
+    results = {}
+    for name in urls:
+        quantiles = statistics.quantiles(sorted(latencies[name]), n=100)
+        results[name] = {
+            "rps": len(latencies[name]) / duration,
+            "p50": quantiles[49] * 1000,
+            "p99": quantiles[98] * 1000,
+            "errors": errors[name],
+        }
+    return results
 
 
 # -- 4. the report ----------------------------------------------------------------------
@@ -330,6 +346,9 @@ def main():
         "--cache", choices=("both", "on", "off"), default="both", help="page cache runs"
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per URL")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="slices each URL's time is cut into, taking turns"
+    )
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")
     parser.add_argument("--threads", type=int, default=4, help="connections per process")
     parser.add_argument("--port", type=int, default=8791)
@@ -344,12 +363,15 @@ def main():
         for page_cache in switches:
             server = start_server(args.database, args.port, page_cache)
             try:
-                results = {
-                    name: measure(
-                        pool, args.port, path, args.duration, args.processes, args.threads
-                    )
-                    for name, path in urls.items()
-                }
+                results = measure(
+                    pool,
+                    args.port,
+                    urls,
+                    args.duration,
+                    args.rounds,
+                    args.processes,
+                    args.threads,
+                )
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -360,7 +382,8 @@ def main():
     engine = "SQLite" if args.database.startswith("sqlite") else "PostgreSQL"
     lines = [
         f"{engine}, {args.articles:,} articles, gunicorn 2 sync workers, "
-        f"{args.processes}x{args.threads} keep-alive clients, {args.duration:g} s per URL",
+        f"{args.processes}x{args.threads} keep-alive clients, {args.duration:g} s per URL "
+        f"in {args.rounds} rounds",
         "",
         "| Page | URL | Page cache | Requests/s | p50 ms | p99 ms | vs trivial | Errors |",
         "|---|---|---|---:|---:|---:|---:|---:|",

@@ -137,12 +137,14 @@ def topics_and_images(ids):
 
 
 # -- Fixed-shape reads in plain SQL -----------------------------------------------------
-# Every public page runs these few small queries. Building and compiling one through
-# the ORM costs 0.5-1 ms, several times what the database takes to answer it, and
-# without a page cache that was a third of a page's time. So they are written out
-# once here. None of them decides what readers may see: they read the topics and
-# images of articles a published() query returned, and the masthead's topics.
-# The rest stays in the ORM, where filters and orderings are composed.
+# Every public page runs a few of these small queries. Building and compiling one
+# through the ORM costs 0.5-1 ms, several times what the database takes to answer it,
+# and without a page cache that was half of a page's time. So they are written out
+# once here, with the tables' names from the models. None of them decides what
+# readers may see: they read what belongs to articles a published() query returned
+# (topics, images, coverage; related stories are checked with the published status),
+# and the topic tree. The rest stays in the ORM, where filters and orderings are
+# composed. `{ids}` stands for one placeholder per id (see fixed_query()).
 
 _TOPIC_LINKS_SQL = (
     "SELECT link.content_object_id, topic.name, topic.slug"
@@ -165,8 +167,6 @@ _NAV_TOPICS_SQL = (
     " ORDER BY topic.name, topic.id"
     " LIMIT %s"
 )
-
-
 _CHILD_TOPICS_SQL = (
     f"SELECT name, slug FROM {Topic._meta.db_table} WHERE parent_id IN ({{ids}}) ORDER BY name, id"
 )

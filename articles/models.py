@@ -23,6 +23,18 @@ from .rendering import markdown_to_safe_html
 
 SLUG_MAX_LENGTH = 200
 
+# Bulk editor actions touch rows by id in slices of this many: one statement can carry
+# only so many parameters (SQLite builds may allow just 999; PostgreSQL 65,535 with the
+# server-side binding newsroom/settings.py turns on), and "select all" in the admin can
+# pick every article.
+ID_BATCH_SIZE = 900
+
+
+def _id_batches(objects):
+    """The primary keys of `objects`, in lists of at most ID_BATCH_SIZE."""
+    ids = [obj.pk for obj in objects]
+    return [ids[start : start + ID_BATCH_SIZE] for start in range(0, len(ids), ID_BATCH_SIZE)]
+
 
 def validate_http_url(value):
     if value and not is_http_url(value):
@@ -171,7 +183,8 @@ class ArticleQuerySet(models.QuerySet):
         """Untag every article that has `topic`; returns how many changed."""
         with transaction.atomic():
             changed = list(self.filter(topics=topic))
-            TaggedTopic.objects.filter(content_object__in=changed, tag=topic).delete()
+            for ids in _id_batches(changed):
+                TaggedTopic.objects.filter(content_object__in=ids, tag=topic).delete()
             self._touched(changed, user, f"Removed topic “{topic.name}”.")
         return len(changed)
 
@@ -179,7 +192,9 @@ class ArticleQuerySet(models.QuerySet):
         """Bump updated_at (the admin's stale-edit guard reads it) and log each article."""
         if not articles:
             return
-        Article.objects.filter(pk__in=[a.pk for a in articles]).update(updated_at=timezone.now())
+        now = timezone.now()
+        for ids in _id_batches(articles):
+            Article.objects.filter(pk__in=ids).update(updated_at=now)
         invalidate_public_pages()  # bulk writes send no signals for the page cache
         for article in articles:
             article.log_change(user, message)
@@ -208,9 +223,9 @@ class ArticleQuerySet(models.QuerySet):
             changed = list(self.filter(differs).select_for_update())
             if not changed:
                 return 0
-            Article.objects.filter(pk__in=[a.pk for a in changed]).update(
-                **values, updated_at=timezone.now()
-            )
+            now = timezone.now()
+            for ids in _id_batches(changed):
+                Article.objects.filter(pk__in=ids).update(**values, updated_at=now)
             invalidate_public_pages()  # .update() sends no signal for the page cache to hear
             described = ", ".join(f"{name} to {value}" for name, value in values.items())
             for article in changed:

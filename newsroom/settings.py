@@ -133,6 +133,9 @@ def database(url: str) -> dict:
             # PgBouncer older than 1.21, which cannot keep prepared statements.
             options.setdefault("server_side_binding", True)
             options.setdefault("prepare_threshold", 5)
+            # The same backend, with bulk operations cut to PostgreSQL's limit of
+            # 65,535 parameters a statement, which server-side binding brings.
+            config["ENGINE"] = "newsroom.postgresql"
     return config
 
 

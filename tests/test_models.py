@@ -4,9 +4,10 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
-from articles.models import Article, Provider
+from articles import models
+from articles.models import Article, ArticleImage, Provider
 
 from .factories import make_article, make_provider, make_topic
 
@@ -101,6 +102,46 @@ def test_score_and_topic_methods():
     assert both.add_topic(topic, user=editor) == 0
     assert both.remove_topic(topic, user=editor) == 2
     assert LogEntry.objects.filter(object_id=str(a.pk)).count() == 4
+
+
+def test_bulk_methods_work_in_id_batches(monkeypatch):
+    """Actions on "select all" touch rows in slices (a statement carries only so many
+    parameters); every article is changed, whatever the slice size."""
+    monkeypatch.setattr(models, "ID_BATCH_SIZE", 2)
+    articles = [make_article(status="review", quality=1) for _ in range(5)]
+    everything = Article.objects.filter(pk__in=[a.pk for a in articles])
+    before = {a.pk: a.updated_at for a in articles}
+    assert everything.publish() == 5
+    assert everything.set_quality(9) == 5
+    topic = make_topic("Batched")
+    assert everything.add_topic(topic) == 5
+    assert Article.objects.filter(topics=topic).count() == 5
+    assert everything.remove_topic(topic) == 5
+    assert not Article.objects.filter(topics=topic).exists()
+    for article in Article.objects.filter(pk__in=before):
+        assert (article.status, article.quality) == ("published", 9)
+        assert article.updated_at > before[article.pk]
+
+
+def test_postgres_bulk_writes_past_the_parameter_limit():
+    """Server-side binding allows 65,535 parameters a statement; newsroom.postgresql
+    cuts bulk_update() (and cascade deletes) into batches that fit: 4,400 rows of seven
+    fields here need 66,000."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the limit belongs to PostgreSQL's server-side binding")
+    article = make_article(images=0)
+    images = ArticleImage.objects.bulk_create(
+        ArticleImage(article=article, position=0, url=f"https://img.example/{n}.jpg")
+        for n in range(4_400)
+    )
+    other = make_article(images=0)
+    for image in images:
+        image.width, image.height, image.is_cached = 640, 360, True
+        image.position, image.title, image.url = 1, "Updated", image.url + "?v=2"
+        image.article = other
+    fields = ["width", "height", "is_cached", "position", "title", "url", "article"]
+    ArticleImage.objects.bulk_update(images, fields)
+    assert other.images.filter(width=640, title="Updated").count() == 4_400
 
 
 def test_changed_since_import_names_the_editors_fields():

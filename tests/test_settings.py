@@ -200,7 +200,7 @@ def test_postgres_url_gives_persistent_health_checked_connections(load_settings)
         **PRODUCTION, DATABASE_URL="postgres://news:s3cret@db.internal:5433/newsroom"
     ).DATABASES["default"]
 
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["ENGINE"] == "newsroom.postgresql"  # Django's, see newsroom/postgresql/base.py
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
         "newsroom",
         "news",
@@ -230,10 +230,15 @@ def test_postgres_prepares_repeated_statements_unless_told_not_to(load_settings)
     options = load_settings(**PRODUCTION, DATABASE_URL=url).DATABASES["default"]["OPTIONS"]
     assert options["server_side_binding"] is True
     assert options["prepare_threshold"] == 5
+    # Django's backend, with bulk operations cut to the protocol's parameter limit.
+    assert load_settings(**PRODUCTION, DATABASE_URL=url).DATABASES["default"]["ENGINE"] == (
+        "newsroom.postgresql"
+    )
 
     off = load_settings(**PRODUCTION, DATABASE_URL=url, DB_PREPARED_STATEMENTS="0")
     options = off.DATABASES["default"]["OPTIONS"]
     assert "server_side_binding" not in options and "prepare_threshold" not in options
+    assert off.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
 def test_a_replica_url_adds_the_replica_its_router_and_middleware(load_settings):

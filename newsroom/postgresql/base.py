@@ -5,8 +5,8 @@ sends every value as a protocol parameter, and PostgreSQL accepts at most 65,535
 them in one statement. Django's PostgreSQL backend assumes no limit (it merges values
 into the SQL text by default), so a bulk_create(), bulk_update() or cascade delete of
 tens of thousands of rows would fail. Here they are cut into batches that fit.
-Queries this project writes with long id lists use `MAX_QUERY_PARAMS` themselves
-(articles/models.py).
+Django does not split a long `pk__in` list, so the project's own bulk actions slice
+their ids themselves (`ID_BATCH_SIZE` in articles/models.py).
 """
 
 from django.db.backends.postgresql import base, features, operations

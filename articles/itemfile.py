@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -25,7 +26,6 @@ try:  # libyaml is several times faster; the pure-Python loader is the fallback.
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _BaseLoader = yaml.SafeLoader
 
-DEFAULT_MAX_BYTES = 1024 * 1024
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 YAML_SUFFIXES = {".yaml", ".yml"}
 SUFFIXES = MARKDOWN_SUFFIXES | YAML_SUFFIXES
@@ -33,6 +33,36 @@ STATUSES = ("review", "published", "rejected")
 # Column sizes of the models (the database would refuse longer values).
 MAX_URL_LENGTH = 2000
 MAX_TITLE_LENGTH = 500
+MAX_TOPIC_NAME_LENGTH = 100  # taggit's name and slug columns
+MAX_SLUG_LENGTH = 100
+MAX_INT = 2**31 - 1  # the integer columns (32 bits on PostgreSQL)
+# Dates outside these years are refused: no article is older, and arithmetic near
+# year 1 or 9999 (a time-zone offset, say) overflows.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2999
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")  # what the URLs' <slug:> accepts
+_DOMAIN = re.compile(
+    r"(?=.{1,253}\Z)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one file may hold; beyond it the file fails with one line naming the setting.
+
+    The defaults are the settings' defaults (newsroom/settings.py, docs/deploy.md): far
+    above anything the real files hold (at most 23 coverage entries, a few topics and
+    images, empty bodies), low enough that no file can slow a page or the import down.
+    """
+
+    max_bytes: int = 1024 * 1024  # NEWSROOM_IMPORT_MAX_BYTES
+    max_body_bytes: int = 256 * 1024  # NEWSROOM_IMPORT_MAX_BODY_BYTES
+    max_topics: int = 50  # NEWSROOM_IMPORT_MAX_TOPICS
+    max_images: int = 50  # NEWSROOM_IMPORT_MAX_IMAGES, per list of images
+    max_coverage: int = 200  # NEWSROOM_IMPORT_MAX_COVERAGE
+
+
+DEFAULT_LIMITS = Limits()
 
 _FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 
@@ -193,125 +223,253 @@ class FileError:
         text = f"{where}: {self.message}"
         if self.expected:
             text += f" (expected {self.expected})"
-        return text
+        return one_line(text)
 
     def to_dict(self) -> dict:
         return {"path": self.path, "line": self.line, "column": self.column, "error": str(self)}
 
 
-class _Invalid(Exception):
-    """Raised inside validation; becomes a FileError."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
-    def __init__(self, message, expected="", line=None, column=None, *, relative=False):
+
+def one_line(text: str) -> str:
+    """`text` on one line: line breaks become spaces, other control characters escapes."""
+    text = re.sub(r"\s*[\r\n]+\s*", " ", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256 else " ", text)
+
+
+class _Invalid(Exception):
+    """Raised inside validation; becomes a FileError. Lines and columns are the file's."""
+
+    def __init__(self, message, expected="", line=None, column=None):
         super().__init__(message)
         self.message = message
         self.expected = expected
-        self.line = line  # in the file, or in the YAML text when `relative`
+        self.line = line
         self.column = column
-        self.relative = relative
 
 
 # ---------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------
-
-
-class _Loader(_BaseLoader):
-    """libyaml's parser and composer, with plain-Python tag resolution and construction.
-
-    PyYAML's constructor is generic (path resolvers, merge keys, generators for
-    recursive structures) and is most of the cost of loading a file. These files hold
-    only mappings, lists and plain scalars, so `_construct` builds them directly from
-    the node tree: faster than `yaml.CSafeLoader` itself, and stricter, since it knows
-    only the standard scalar types and refuses anchors/aliases outright.
-    """
-
-    _resolvers = _BaseLoader.yaml_implicit_resolvers
-    _wildcard = _BaseLoader.yaml_implicit_resolvers.get(None, [])
-
-    def resolve(self, kind, value, implicit):
-        if kind is yaml.ScalarNode:
-            if implicit[0]:  # unquoted: may be a number, a boolean, null, a date
-                for tag, regexp in self._resolvers.get(value[:1], []) + self._wildcard:
-                    if regexp.match(value):
-                        return tag
-            return _STR
-        return _SEQ if kind is yaml.SequenceNode else _MAP
-
-    def descend_resolver(self, current_node, current_index):
-        pass  # no path resolvers: skip the bookkeeping
-
-    def ascend_resolver(self):
-        pass
-
+#
+# The YAML is read as a stream of parser events and built into plain Python values by
+# `_compose`, without PyYAML's composer and constructor. That is faster than
+# `yaml.CSafeLoader` and lets every bound be checked before anything is built:
+# nesting depth (no recursion, so no RecursionError however deep), aliases (refused:
+# no expansion bombs), duplicate keys (refused: YAML says keys are unique, PyYAML lets
+# the last one win), explicit tags (only the standard scalar ones, with values of
+# their type), and numbers too long to be a column's value. Plain scalars are resolved
+# the YAML 1.2 way (only true/false are booleans, `010` is ten, `1:30` and `on` are
+# text); dates stay text until `_datetime` reads them, so a date in a text field keeps
+# its spelling. Every mapping remembers the line of each key, for error messages.
 
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
-_SCALARS = {
-    "tag:yaml.org,2002:null": yaml.SafeLoader.construct_yaml_null,
-    "tag:yaml.org,2002:bool": yaml.SafeLoader.construct_yaml_bool,
-    "tag:yaml.org,2002:int": yaml.SafeLoader.construct_yaml_int,
-    "tag:yaml.org,2002:float": yaml.SafeLoader.construct_yaml_float,
-    "tag:yaml.org,2002:timestamp": yaml.SafeLoader.construct_yaml_timestamp,
+_NON_SPECIFIC = "!"
+# Plain scalars that may be something other than text start with one of these.
+_MAYBE_TYPED = frozenset("~nNtTfF0123456789+-.")
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_FLOAT_WORDS = {
+    f"{sign}.{word}": float(f"{sign}inf") if word.lower() == "inf" else float("nan")
+    for sign in ("", "+", "-")
+    for word in ("inf", "Inf", "INF", "nan", "NaN", "NAN")
+    if not (sign and word.lower() == "nan")
+}
+# YAML's timestamp (what the real files write unquoted), as _datetime reads it.
+_TIMESTAMP = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})"
+    r"(?:(?:[Tt]|[ \t]+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})"
+    r"(?:\.(?P<fraction>[0-9]*))?"
+    r"(?:[ \t]*(?P<tz>Z|(?P<sign>[-+])(?P<tz_hour>[0-9]{1,2})(?::?(?P<tz_minute>[0-9]{2}))?))?)?"
+)
+# Longer runs of digits cannot be a column's value (and Python refuses to convert
+# numbers of thousands of digits): refused as they are read.
+MAX_NUMBER_DIGITS = 18
+# The real files nest five levels deep (related -> images -> an image); taxonomy files
+# a little more.
+MAX_DEPTH = 32
+
+
+class _Mapping(dict):
+    """A YAML mapping that remembers where each key stood: `marks[key] = (line, column)`."""
+
+    __slots__ = ("marks",)
+
+
+def _resolve_plain(value: str, mark, offset):
+    """An unquoted scalar's value under YAML 1.2's core schema (dates stay text)."""
+    if value and value[0] not in _MAYBE_TYPED:
+        return value
+    if value in _NULLS:
+        return None
+    if value in _BOOLS:
+        return _BOOLS[value]
+    if _INT.fullmatch(value):
+        if len(value.lstrip("+-")) > MAX_NUMBER_DIGITS:
+            raise _Invalid(
+                f"the number {_short(value, 30)} has more than {MAX_NUMBER_DIGITS} digits",
+                expected="a number that fits a database column",
+                **_mark(mark, offset),
+            )
+        return int(value)
+    if _FLOAT.fullmatch(value):
+        return float(value)
+    return _FLOAT_WORDS.get(value, value)
+
+
+def _is_null(value):
+    return value in _NULLS
+
+
+def _is_bool(value):
+    return value in _BOOLS
+
+
+def _is_int(value):
+    return bool(_INT.fullmatch(value))
+
+
+def _is_float(value):
+    return bool(_FLOAT.fullmatch(value)) or value in _FLOAT_WORDS
+
+
+def _is_timestamp(value):
+    return bool(_TIMESTAMP.fullmatch(value))
+
+
+# Explicit standard tags (`!!bool true`): allowed when the value is one of that type.
+_TYPED_TAGS = {
+    "tag:yaml.org,2002:null": ("null", _is_null),
+    "tag:yaml.org,2002:bool": ("bool", _is_bool),
+    "tag:yaml.org,2002:int": ("int", _is_int),
+    "tag:yaml.org,2002:float": ("float", _is_float),
+    "tag:yaml.org,2002:timestamp": ("timestamp", _is_timestamp),
 }
 
 
-def _where(node) -> dict:
-    mark = node.start_mark
-    return {"line": mark.line + 1, "column": mark.column + 1, "relative": True} if mark else {}
+def _mark(mark, offset) -> dict:
+    """A parser mark as _Invalid's keyword arguments (line and column in the file)."""
+    return {"line": mark.line + 1 + offset, "column": mark.column + 1} if mark else {}
 
 
-def _construct(loader, node, seen: set):
-    """Python values for a node tree; never builds anything but str/int/float/bool/None/
-    datetime/list/dict, and refuses a node seen twice (an alias: no expansion bombs)."""
-    if id(node) in seen:
-        raise _Invalid("YAML anchors and aliases are not allowed", **_where(node))
-    seen.add(id(node))
-    if type(node) is yaml.ScalarNode:
-        if node.tag == _STR:
-            return node.value
-        construct = _SCALARS.get(node.tag)
-        if construct is None:
-            raise _tag_not_allowed(node)
-        return construct(loader, node)
-    if type(node) is yaml.SequenceNode and node.tag == _SEQ:
-        return [_construct(loader, item, seen) for item in node.value]
-    if type(node) is yaml.MappingNode and node.tag == _MAP:
-        mapping = {}
-        for key_node, value_node in node.value:
-            key = _construct(loader, key_node, seen)
-            if isinstance(key, list | dict):
-                raise _Invalid("a key is a list or mapping", **_where(key_node), expected="text")
-            mapping[key] = _construct(loader, value_node, seen)
-        return mapping
-    raise _tag_not_allowed(node)
+def _scalar(event, offset):
+    tag = event.tag
+    if tag is None:
+        if event.implicit[0]:
+            return _resolve_plain(event.value, event.start_mark, offset)
+        return event.value
+    if tag in (_STR, _NON_SPECIFIC):
+        return event.value
+    typed = _TYPED_TAGS.get(tag)
+    if typed is None:
+        raise _tag_not_allowed(tag, event.start_mark, offset)
+    name, accepts = typed
+    if not accepts(event.value):
+        raise _Invalid(
+            f"{_short(event.value, 40)!r} is not a valid !!{name}",
+            expected=f"a {name} value, or no tag",
+            **_mark(event.start_mark, offset),
+        )
+    return _resolve_plain(event.value, event.start_mark)
 
 
-def _tag_not_allowed(node):
+def _tag_not_allowed(tag, mark, offset):
     return _Invalid(
-        f"YAML tag not allowed: {node.tag}",
-        **_where(node),
+        f"YAML tag not allowed: {_short(tag, 60)}",
         expected="plain YAML values (no !!python or other custom tags)",
+        **_mark(mark, offset),
     )
 
 
-def _load_yaml_documents(text: str, *, single: bool):
+_NO_KEY = object()
+
+
+def _compose(loader, *, single: bool, offset: int) -> list:
+    """The documents of the stream as plain values; see the comment above. `offset` is
+    the number of lines before the YAML text in the file, for the marks."""
+    documents = []
+    stack = []  # one frame per open collection: [container, key waiting for its value, mark]
+    root = None
+    while True:
+        event = loader.get_event()
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            value = _scalar(event, offset)
+            mark = event.start_mark
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            is_mapping = kind is yaml.MappingStartEvent
+            if event.tag not in (None, _NON_SPECIFIC, _MAP if is_mapping else _SEQ):
+                raise _tag_not_allowed(event.tag, event.start_mark, offset)
+            if len(stack) >= MAX_DEPTH:
+                raise _Invalid(
+                    f"the YAML is nested more than {MAX_DEPTH} levels deep",
+                    expected="the item's keys, lists and mappings",
+                    **_mark(event.start_mark, offset),
+                )
+            if is_mapping:
+                container = _Mapping()
+                container.marks = {}
+            else:
+                container = []
+            stack.append([container, _NO_KEY, event.start_mark])
+            continue
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            value, _, mark = stack.pop()
+        elif kind is yaml.AliasEvent:
+            raise _Invalid(
+                "YAML anchors and aliases are not allowed",
+                expected="each value written out",
+                **_mark(event.start_mark, offset),
+            )
+        elif kind is yaml.DocumentEndEvent:
+            documents.append(root)
+            root = None
+            if single:
+                break
+            continue
+        elif kind is yaml.StreamEndEvent:
+            break
+        else:  # the stream's and a document's start
+            continue
+
+        if not stack:
+            root = value
+            continue
+        frame = stack[-1]
+        container = frame[0]
+        if type(container) is list:
+            container.append(value)
+        elif frame[1] is _NO_KEY:
+            if isinstance(value, list | dict):
+                raise _Invalid("a key is a list or mapping", expected="text", **_mark(mark))
+            frame[1] = value
+            frame[2] = mark
+        else:
+            key, key_mark = frame[1], frame[2]
+            if key in container:
+                first = container.marks[key][0]
+                raise _Invalid(
+                    f"the key {_short(str(key), 40)!r} appears twice (first on line {first})",
+                    expected="each key once",
+                    **_mark(key_mark, offset),
+                )
+            container[key] = value
+            container.marks[key] = (key_mark.line + 1 + offset, key_mark.column + 1)
+            frame[1] = _NO_KEY
+    return documents
+
+
+def _load_yaml(text: str, *, single: bool, offset: int):
     """The file's YAML: one document (front matter) or, for a plain .yaml file, one
     document plus at most an empty trailing `---` document (seen in real files)."""
-    loader = _Loader(text)
+    loader = _BaseLoader(text)
     try:
-        documents = []
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:
-                value = _construct(loader, node, set())
-                if value is not None:
-                    documents.append(value)
-            if single and documents:
-                break
-    except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2026-13-45
-        raise _Invalid(f"a value cannot be read: {exc}", expected="valid YAML values") from None
+        documents = [d for d in _compose(loader, single=single, offset=offset) if d is not None]
     finally:
         loader.dispose()
     if len(documents) > 1:
@@ -319,37 +477,34 @@ def _load_yaml_documents(text: str, *, single: bool):
     return documents[0] if documents else None
 
 
-def _load_yaml(text: str):
-    return _load_yaml_documents(text, single=True)
-
-
-def read(path, data: bytes | None = None, *, max_bytes=DEFAULT_MAX_BYTES, base_url=""):
+def read(path, data: bytes | None = None, *, limits: Limits = DEFAULT_LIMITS, base_url=""):
     """Parse one file. Returns an Item, a TaxonomyEntry or a FileError; never raises."""
     path = str(path)
     try:
         if data is None:
             size = Path(path).stat().st_size
-            if size > max_bytes:
-                return too_large_error(path, size, max_bytes)
+            if size > limits.max_bytes:
+                return too_large_error(path, size, limits.max_bytes)
             data = Path(path).read_bytes()
-        return parse(path, data, max_bytes=max_bytes, base_url=base_url)
     except OSError as exc:
         return FileError(path, f"cannot read the file: {exc.strerror or exc}")
-    except RecursionError:
-        return FileError(path, "the YAML is nested too deeply")
+    return parse(path, data, limits=limits, base_url=base_url)
 
 
 def too_large_error(path, size, max_bytes):
     return FileError(
         path,
-        f"file is {size:,} bytes, over the {max_bytes:,}-byte limit",
+        f"file is {size:,} bytes, over the {max_bytes:,}-byte limit "
+        "(setting NEWSROOM_IMPORT_MAX_BYTES)",
         expected="a smaller file",
     )
 
 
-def parse(path: str, data: bytes, *, max_bytes=DEFAULT_MAX_BYTES, base_url=""):
-    if len(data) > max_bytes:
-        return too_large_error(path, len(data), max_bytes)
+def parse(path: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS, base_url=""):
+    """Parse a file's bytes. Returns an Item, a TaxonomyEntry or a FileError; never raises
+    for anything a file can hold."""
+    if len(data) > limits.max_bytes:
+        return too_large_error(path, len(data), limits.max_bytes)
     if not data.strip():
         return FileError(
             path, "the file is empty", expected="YAML front matter between '---' lines"
@@ -363,8 +518,9 @@ def parse(path: str, data: bytes, *, max_bytes=DEFAULT_MAX_BYTES, base_url=""):
     text = text.removeprefix("\ufeff")
 
     suffix = Path(path).suffix.lower()
-    line_offset = 0
+    line_offset = 0  # lines before the YAML text (the opening '---')
     body = ""
+    body_line = None
     try:
         if text.startswith("---"):
             first_newline = text.find("\n")
@@ -380,10 +536,11 @@ def parse(path: str, data: bytes, *, max_bytes=DEFAULT_MAX_BYTES, base_url=""):
             front = text[first_newline + 1 : closing.start()]
             body = text[closing.end() :]
             body = body[1:] if body.startswith("\n") else body
+            body_line = text.count("\n", 0, closing.end()) + 2
             line_offset = 1
-            data_map = _load_yaml(front)
+            data_map = _load_yaml(front, single=True, offset=line_offset)
         elif suffix in YAML_SUFFIXES:
-            data_map = _load_yaml_documents(text, single=False)
+            data_map = _load_yaml(text, single=False, offset=0)
         else:
             raise _Invalid(
                 "no front matter",
@@ -393,29 +550,22 @@ def parse(path: str, data: bytes, *, max_bytes=DEFAULT_MAX_BYTES, base_url=""):
         if not isinstance(data_map, dict):
             raise _Invalid(
                 f"the YAML is {_kind(data_map)}, not a mapping of keys",
-                line=line_offset + 1,
+                line=1,
                 expected="'key: value' lines such as 'title: ...'",
             )
         if "taxonomy" in data_map:
             return _taxonomy(path, data_map, base_url)
-        return _item(path, data_map, body.strip("\n"), base_url)
+        body = body.strip("\n")
+        if len(body.encode("utf-8")) > limits.max_body_bytes:
+            raise _Invalid(
+                f"the Markdown body is {len(body.encode('utf-8')):,} bytes, over the "
+                f"{limits.max_body_bytes:,}-byte limit (setting NEWSROOM_IMPORT_MAX_BODY_BYTES)",
+                line=body_line,
+                expected="a shorter body",
+            )
+        return _item(path, data_map, body, base_url, limits)
     except _Invalid as exc:
-        line = exc.line
-        if line is not None and exc.relative:
-            line += line_offset
-        elif line is None:
-            line = _line_of_key(text, exc.message)
-        return FileError(path, exc.message, line, exc.column, exc.expected)
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        tag = exc.problem or "an unknown tag"
-        return FileError(
-            path,
-            f"YAML tag not allowed: {tag}",
-            mark.line + 1 + line_offset if mark else None,
-            mark.column + 1 if mark else None,
-            "plain YAML values (no !!python or other custom tags)",
-        )
+        return FileError(path, exc.message, exc.line, exc.column, exc.expected)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         return FileError(
@@ -425,15 +575,18 @@ def parse(path: str, data: bytes, *, max_bytes=DEFAULT_MAX_BYTES, base_url=""):
             mark.column + 1 if mark else None,
             "valid YAML",
         )
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        position = exc.position + (first_newline + 1 if line_offset else 0)
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return FileError(
+            path,
+            f"the character U+{character:04X} is not allowed in YAML",
+            text.count("\n", 0, position) + 1,
+            position - (text.rfind("\n", 0, position) + 1) + 1,
+            "printable text (control characters only as \\u escapes in quoted strings)",
+        )
     except yaml.YAMLError as exc:
         return FileError(path, f"invalid YAML: {exc}", expected="valid YAML")
-
-
-def _line_of_key(text: str, message: str) -> int | None:
-    """Best effort: the line of the top-level key a validation message starts with."""
-    key = message.split(" ", 1)[0].split(".", 1)[0].split("[", 1)[0]
-    match = re.search(rf"^{re.escape(key)}\s*:", text, re.MULTILINE) if key else None
-    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 def _kind(value) -> str:
@@ -441,28 +594,41 @@ def _kind(value) -> str:
         return "empty"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
     return f"a single {type(value).__name__} value"
 
 
 # -- field validation -------------------------------------------------------
+#
+# Each helper reads one key of a mapping and raises _Invalid with the key's line.
+
+
+def _at(data, key) -> dict:
+    """Where `key` stands in the YAML, as _Invalid's keyword arguments."""
+    marks = getattr(data, "marks", None)
+    spot = marks.get(key) if marks else None
+    return {"line": spot[0], "column": spot[1]} if spot else {}
 
 
 def _text(data, key, *, required=False, where="", max_length=None):
     value = data.get(key)
     if value is None:
         if required:
-            raise _Invalid(f"{where}{key} is missing", expected=f"a '{key}:' line with text")
+            raise _Invalid(
+                f"{where}{key} is missing", expected=f"a '{key}:' line with text", **_at(data, key)
+            )
         return ""
     if isinstance(value, bool | dict | list):
-        raise _Invalid(f"{where}{key} is {_kind(value)}", expected="text")
-    if isinstance(value, dt.datetime | dt.date):
-        value = value.isoformat()
+        raise _Invalid(f"{where}{key} is {_kind(value)}", expected="text", **_at(data, key))
     value = str(value)
     if required and not value.strip():
-        raise _Invalid(f"{where}{key} is empty", expected="text")
+        raise _Invalid(f"{where}{key} is empty", expected="text", **_at(data, key))
     if max_length is not None and len(value) > max_length:
         raise _Invalid(
-            f"{where}{key} is {len(value)} characters long", expected=f"at most {max_length}"
+            f"{where}{key} is {len(value):,} characters long",
+            expected=f"at most {max_length}",
+            **_at(data, key),
         )
     return value
 
@@ -471,75 +637,158 @@ def _int(data, key, *, minimum, where=""):
     value = data.get(key)
     if value is None:
         return None
+    expected = f"a whole number from {minimum} to {MAX_INT:,}"
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _Invalid(f"{where}{key} is {value!r}", expected=f"a whole number >= {minimum}")
-    if value < minimum:
-        raise _Invalid(f"{where}{key} is {value}", expected=f"a whole number >= {minimum}")
+        raise _Invalid(
+            f"{where}{key} is {_short(repr(value), 40)}", expected=expected, **_at(data, key)
+        )
+    if not minimum <= value <= MAX_INT:
+        raise _Invalid(f"{where}{key} is {value}", expected=expected, **_at(data, key))
     return value
+
+
+_DATE_EXPECTED = (
+    f"a date and time like 2020-12-10T06:48:00Z, in the years {EARLIEST_YEAR} to {LATEST_YEAR}"
+)
+
+
+def parse_timestamp(text: str) -> dt.datetime | None:
+    """A date or date and time as the files write it, in UTC; None if it is not one or
+    lies outside the years EARLIEST_YEAR to LATEST_YEAR (so that no arithmetic on it
+    can overflow). A date alone is midnight UTC; no offset means UTC."""
+    text = text.strip()
+    match = _TIMESTAMP.fullmatch(text)
+    try:
+        if match:
+            year, month, day = (int(match[name]) for name in ("year", "month", "day"))
+            if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+                return None
+            if match["hour"] is None:
+                return dt.datetime(year, month, day, tzinfo=dt.UTC)
+            fraction = (match["fraction"] or "")[:6].ljust(6, "0")
+            offset = dt.timedelta(0)
+            if match["sign"]:
+                offset = dt.timedelta(
+                    hours=int(match["tz_hour"]), minutes=int(match["tz_minute"] or 0)
+                )
+                offset = -offset if match["sign"] == "-" else offset
+            value = dt.datetime(
+                year,
+                month,
+                day,
+                int(match["hour"]),
+                int(match["minute"]),
+                int(match["second"]),
+                int(fraction),
+                tzinfo=dt.timezone(offset),
+            )
+        else:  # other ISO 8601 spellings (no seconds, compact forms)
+            value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+                return None
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=dt.UTC)
+    except ValueError:  # a day or hour out of range, an offset of a day or more
+        return None
+    return value.astimezone(dt.UTC)
 
 
 def _datetime(data, key, *, required=False, where=""):
     value = data.get(key)
     if value is None:
         if required:
-            raise _Invalid(
-                f"{where}{key} is missing", expected="a date and time like 2020-12-10T06:48:00Z"
-            )
+            raise _Invalid(f"{where}{key} is missing", expected=_DATE_EXPECTED, **_at(data, key))
         return None
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, dt.date):
-        parsed = dt.datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise _Invalid(
-                f"{where}{key} {value!r} is not a date",
-                expected="a date and time like 2020-12-10T06:48:00Z",
-            ) from None
-    else:
+    parsed = parse_timestamp(value) if isinstance(value, str) else None
+    if parsed is None:
         raise _Invalid(
-            f"{where}{key} is {value!r}", expected="a date and time like 2020-12-10T06:48:00Z"
+            f"{where}{key} {_short(str(value), 40)!r} is not a date in range",
+            expected=_DATE_EXPECTED,
+            **_at(data, key),
         )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    return parsed
 
 
 def _url(data, key, base_url, *, required=False, where=""):
     raw = data.get(key)
     if raw is None or raw == "":
         if required:
-            raise _Invalid(f"{where}{key} is missing", expected="an http(s) URL")
+            raise _Invalid(f"{where}{key} is missing", expected="an http(s) URL", **_at(data, key))
         return ""
     if not isinstance(raw, str):
-        raise _Invalid(f"{where}{key} is {_kind(raw)}", expected="an http(s) URL")
+        raise _Invalid(f"{where}{key} is {_kind(raw)}", expected="an http(s) URL", **_at(data, key))
     url = clean_url(raw, base_url)
-    if url is not None and len(url) > MAX_URL_LENGTH:
-        raise _Invalid(
-            f"{where}{key} is {len(url)} characters long", expected="a URL of at most 2000"
-        )
     if url is None:
         raise _Invalid(
-            f"{where}{key} {_short(raw)!r} is not an http(s) URL", expected="an http(s) URL"
+            f"{where}{key} {_short(raw)!r} is not an http(s) URL",
+            expected="an http(s) URL",
+            **_at(data, key),
+        )
+    if len(url) > MAX_URL_LENGTH:
+        raise _Invalid(
+            f"{where}{key} is {len(url):,} characters long",
+            expected=f"a URL of at most {MAX_URL_LENGTH}",
+            **_at(data, key),
         )
     return url
+
+
+def _domain(data, key, *, where=""):
+    """A host name, lower-case, in ASCII (an international name becomes its xn-- form)."""
+    raw = _text(data, key, where=where).strip().lower().rstrip(".")
+    if not raw:
+        return ""
+    domain = _ascii_domain(raw)
+    if domain is None:
+        raise _Invalid(
+            f"{where}{key} {_short(raw, 60)!r} is not a domain name",
+            expected="a host name such as example.com",
+            **_at(data, key),
+        )
+    return domain
+
+
+def _ascii_domain(name: str) -> str | None:
+    try:
+        name = name.encode("idna").decode("ascii") if not name.isascii() else name
+    except UnicodeError:
+        return None
+    return name if _DOMAIN.fullmatch(name) else None
 
 
 def _short(value: str, limit=80) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def _images(raw, base_url, where, warnings) -> list[Image]:
+def _sized_list(data, key, limit: int, setting: str, *, where=""):
+    """The list under `key` (None when absent), refused when longer than `limit`."""
+    raw = data.get(key)
+    if isinstance(raw, list) and len(raw) > limit:
+        raise _Invalid(
+            f"{where}{key} has {len(raw):,} entries, over the limit of {limit:,} "
+            f"(setting {setting})",
+            expected=f"at most {limit:,}",
+            **_at(data, key),
+        )
+    return raw
+
+
+def _dropped(label, data, key, exc: _Invalid) -> str:
+    line = exc.line or _at(data, key).get("line")
+    return f"{label} dropped{f' (line {line})' if line else ''}: {exc.message}"
+
+
+def _images(data, key, base_url, where, warnings, limits: Limits) -> list[Image]:
+    raw = _sized_list(data, key, limits.max_images, "NEWSROOM_IMPORT_MAX_IMAGES", where=where)
+    label_root = f"{where}{key}"
     if raw is None:
         return []
     if not isinstance(raw, list):
-        warnings.append(f"{where}: expected a list of images, got {_kind(raw)}; ignored")
+        warnings.append(f"{label_root}: expected a list of images, got {_kind(raw)}; ignored")
         return []
     images = []
     for index, entry in enumerate(raw):
-        label = f"{where}[{index}]"
+        label = f"{label_root}[{index}]"
         try:
             if isinstance(entry, str):
                 entry = {"url": entry}
@@ -547,7 +796,7 @@ def _images(raw, base_url, where, warnings) -> list[Image]:
                 raise _Invalid(f"is {_kind(entry)}", expected="a mapping with url, width, height")
             cached = entry.get("isCached")
             if cached is not None and not isinstance(cached, bool):
-                raise _Invalid(f"isCached is {cached!r}", expected="true or false")
+                raise _Invalid(f"isCached is {_short(repr(cached), 40)}", expected="true or false")
             images.append(
                 Image(
                     url=_url(entry, "url", base_url, required=True),
@@ -558,11 +807,12 @@ def _images(raw, base_url, where, warnings) -> list[Image]:
                 )
             )
         except _Invalid as exc:
-            warnings.append(f"{label} dropped: {exc.message}")
+            warnings.append(_dropped(label, data, key, exc))
     return images
 
 
-def _coverage(raw, base_url, warnings) -> list[Coverage]:
+def _coverage(data, base_url, warnings, limits: Limits) -> list[Coverage]:
+    raw = _sized_list(data, "related", limits.max_coverage, "NEWSROOM_IMPORT_MAX_COVERAGE")
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -589,15 +839,15 @@ def _coverage(raw, base_url, warnings) -> list[Coverage]:
                     provider_name=_text(provider, "name", max_length=200),
                     provider_domain=_text(provider, "domain", max_length=253).strip().lower(),
                     quality=_int(entry, "quality", minimum=0),
-                    images=_images(entry.get("images"), base_url, f"{label}.images", warnings),
+                    images=_images(entry, "images", base_url, f"{label}.", warnings, limits),
                 )
             )
         except _Invalid as exc:
-            warnings.append(f"{label} dropped: {exc.message}")
+            warnings.append(_dropped(label, data, "related", exc))
     return entries
 
 
-def _item(path, data, body, base_url) -> Item:
+def _item(path, data, body, base_url, limits: Limits) -> Item:
     warnings: list[str] = []
     web_url = _url(data, "webUrl", base_url, required=True)
 
@@ -605,35 +855,60 @@ def _item(path, data, body, base_url) -> Item:
     if provider is None:
         provider = {}
     if not isinstance(provider, dict):
-        raise _Invalid(f"provider is {_kind(provider)}", expected="a mapping with name and domain")
-    domain = _text(provider, "domain", where="provider.", max_length=253).strip().lower()
+        raise _Invalid(
+            f"provider is {_kind(provider)}",
+            expected="a mapping with name and domain",
+            **_at(data, "provider"),
+        )
+    domain = _domain(provider, "domain", where="provider.")
     if not domain:
-        from urllib.parse import urlsplit
-
-        domain = (urlsplit(web_url).hostname or "").removeprefix("www.")
+        host = (urlsplit(web_url).hostname or "").removeprefix("www.")
+        domain = _ascii_domain(host) or ""
+        if not domain:
+            raise _Invalid(
+                f"provider.domain is missing and the webUrl's host {host!r} is not a domain name",
+                expected="a 'domain:' line under 'provider:'",
+                **_at(data, "webUrl"),
+            )
         warnings.append(f"provider.domain missing; taken from webUrl ({domain})")
 
-    topics = data.get("topics") or []
+    topics = _sized_list(data, "topics", limits.max_topics, "NEWSROOM_IMPORT_MAX_TOPICS") or []
     if isinstance(topics, str):
         topics = [topics]
-    if not isinstance(topics, list) or not all(isinstance(t, str | int | float) for t in topics):
+    if not isinstance(topics, list) or not all(
+        isinstance(t, str | int | float) and not isinstance(t, bool) for t in topics
+    ):
         raise _Invalid(
-            "topics is not a list of names", expected="a list such as ['AI', 'Computer Vision']"
+            "topics is not a list of names",
+            expected="a list such as ['AI', 'Computer Vision']",
+            **_at(data, "topics"),
         )
     topic_names = []
     for topic in topics:
         name = str(topic).strip()
-        if len(name) > 100:
-            raise _Invalid(f"topic {_short(name)!r} is too long", expected="at most 100 characters")
+        if len(name) > MAX_TOPIC_NAME_LENGTH:
+            raise _Invalid(
+                f"topic {_short(name)!r} is too long",
+                expected=f"at most {MAX_TOPIC_NAME_LENGTH} characters",
+                **_at(data, "topics"),
+            )
         if name and name not in topic_names:
             topic_names.append(name)
 
     published = data.get("published")
     if published is not None and not isinstance(published, bool):
-        raise _Invalid(f"published is {published!r}", expected="true or false")
+        raise _Invalid(
+            f"published is {_short(repr(published), 40)}",
+            expected="true or false",
+            **_at(data, "published"),
+        )
     status = _text(data, "status").strip().lower()
     if status and status not in STATUSES:
-        raise _Invalid(f"status is {status!r}", expected="review, published or rejected")
+        raise _Invalid(
+            f"status is {_short(status, 40)!r}",
+            expected="review, published or rejected",
+            **_at(data, "status"),
+        )
 
     heat = _int(data, "heat", minimum=-1)
     return Item(
@@ -643,7 +918,7 @@ def _item(path, data, body, base_url) -> Item:
         published_at=_datetime(data, "publishedDateTime", required=True),
         provider_domain=domain,
         provider_name=_text(provider, "name", where="provider.", max_length=200).strip() or domain,
-        provider_logos=_images(provider.get("images"), base_url, "provider.images", warnings),
+        provider_logos=_images(provider, "images", base_url, "provider.", warnings, limits),
         excerpt=_text(data, "excerpt"),
         body=body,
         category=_text(data, "category", max_length=100),
@@ -656,8 +931,8 @@ def _item(path, data, body, base_url) -> Item:
         published=published,
         status=status,
         topics=topic_names,
-        images=_images(data.get("images"), base_url, "images", warnings),
-        related=_coverage(data.get("related"), base_url, warnings),
+        images=_images(data, "images", base_url, "", warnings, limits),
+        related=_coverage(data, base_url, warnings, limits),
         secured=_text(data, "secured"),
         warnings=warnings,
     )
@@ -678,9 +953,20 @@ def _taxonomy(path, data, base_url) -> TaxonomyEntry:
     warnings: list[str] = []
     kind = _text(data, "taxonomy").strip().lower()
     if kind not in ("topic", "tag"):
-        raise _Invalid(f"taxonomy is {kind!r}", expected="'topic' or 'tag'")
-    slug = _text(data, "_id", required=True).strip()
-    name = _text(data, "name").strip() or slug.replace("-", " ").title()
+        raise _Invalid(
+            f"taxonomy is {_short(kind, 40)!r}",
+            expected="'topic' or 'tag'",
+            **_at(data, "taxonomy"),
+        )
+    slug = _text(data, "_id", required=True, max_length=MAX_SLUG_LENGTH).strip()
+    if not _SLUG.fullmatch(slug):
+        raise _Invalid(
+            f"_id {_short(slug, 60)!r} is not a slug",
+            expected="letters, digits, '-' and '_' only, such as 'computer-vision'",
+            **_at(data, "_id"),
+        )
+    name = _text(data, "name", max_length=MAX_TOPIC_NAME_LENGTH).strip()
+    name = name or slug.replace("-", " ").title()
     if kind == "topic":
         parents = [p for p in [_text(data, "parent").strip()] if p]
     else:
@@ -692,7 +978,21 @@ def _taxonomy(path, data, base_url) -> TaxonomyEntry:
             images.append(cleaned)
         else:
             warnings.append(f"images: {_short(url)!r} is not an http(s) URL; dropped")
-    services = data.get("services") if isinstance(data.get("services"), dict) else {}
+    services = {}
+    raw_services = data.get("services")
+    if raw_services is not None and not isinstance(raw_services, dict):
+        warnings.append(f"services: expected a mapping, got {_kind(raw_services)}; ignored")
+    for service, url in (raw_services if isinstance(raw_services, dict) else {}).items():
+        cleaned = clean_url(url, base_url) if isinstance(url, str) else None
+        if cleaned:
+            services[str(service)] = cleaned
+        else:
+            warnings.append(
+                f"services.{service}: {_short(str(url))!r} is not an http(s) URL; dropped"
+            )
+    file_data = _json_safe(data)
+    if isinstance(raw_services, dict):
+        file_data["services"] = services  # what is exported again: never a non-http link
     return TaxonomyEntry(
         path=path,
         kind=kind,
@@ -705,7 +1005,7 @@ def _taxonomy(path, data, base_url) -> TaxonomyEntry:
         hashtags=_str_list(data.get("hashtags"), "hashtags", warnings),
         images=images,
         services=services,
-        data=_json_safe(data),
+        data=file_data,
         warnings=warnings,
     )
 
@@ -715,15 +1015,17 @@ def _json_safe(value):
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_json_safe(v) for v in value]
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)  # JSON has no NaN or infinity
     return value
 
 
 def iso_datetime(value: dt.datetime | None) -> str | None:
+    """`2020-12-10T06:48:00Z`: UTC, whole seconds, the year always four digits."""
     if value is None:
         return None
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    v = value.astimezone(dt.UTC)
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 # ---------------------------------------------------------------------------

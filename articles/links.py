@@ -17,12 +17,18 @@ _PLAIN_HTTP_URL = re.compile(
 
 
 def is_http_url(value) -> bool:
+    """True for an absolute http(s) URL with a host; False for anything else, never raises."""
     if not isinstance(value, str) or not value:
         return False
     if any(ch in value for ch in "\x00\r\n\t") or " " in value:
         return False
-    parts = urlsplit(value)
-    return parts.scheme.lower() in ALLOWED_SCHEMES and bool(parts.netloc)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname  # parses the host part: a bracket or port that is off raises
+        parts.port  # noqa: B018 - only checked
+    except ValueError:  # "https://[::1", a port of "x" or 99999
+        return False
+    return parts.scheme.lower() in ALLOWED_SCHEMES and bool(host)
 
 
 def clean_url(value: str, base_url: str = "") -> str | None:
@@ -34,13 +40,16 @@ def clean_url(value: str, base_url: str = "") -> str | None:
     """
     if not isinstance(value, str):
         return None
-    if _PLAIN_HTTP_URL.fullmatch(value):
+    if _PLAIN_HTTP_URL.fullmatch(value) and is_http_url(value):
         return value
     value = html.unescape(value.strip())
     if not value:
         return None
     if "://" not in value and value.startswith("/") and not value.startswith("//") and base_url:
-        value = urljoin(base_url, value.lstrip("/"))
+        try:
+            value = urljoin(base_url, value.lstrip("/"))
+        except ValueError:
+            return None
     # Percent-encode whitespace and non-ASCII without touching existing escapes.
     value = quote(value, safe=":/?#[]@!$&'()*+,;=%~-._")
     return value if is_http_url(value) else None

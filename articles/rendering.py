@@ -1,9 +1,21 @@
-"""Markdown bodies to sanitised HTML, done once when an article is saved.
+"""Markdown bodies to sanitised HTML, done once when an article is saved or imported.
 
 Markdown renders the text; nh3 (the Rust `ammonia` sanitiser) then keeps only a
 short list of harmless tags and attributes and http(s) links, so hostile HTML in
 an imported body never reaches a page.
+
+Python-Markdown is recursive and, on some inputs (runs of `[` or `<a `), quadratic:
+4 KB of brackets takes seconds, a kilobyte of nested list markers exhausts the
+stack. `render_markdown()` therefore bounds each body: a RecursionError or a body
+that takes longer than its time limit becomes a RenderError (one line, which the
+importer reports for that file alone and the admin shows on the form). The time
+limit is enforced with a timer signal, which only a process's main thread can use:
+the import command, its parse workers and gunicorn's sync workers all render there.
+Elsewhere (a threaded development server) the size limit on bodies still bounds it.
 """
+
+import signal
+import threading
 
 import markdown
 import nh3
@@ -20,6 +32,29 @@ ALLOWED_ATTRIBUTES = {
     "td": {"align"},
     "th": {"align"},
 }
+DEFAULT_TIME_LIMIT = 2.0  # seconds; the setting NEWSROOM_RENDER_TIME_LIMIT
+
+
+class RenderError(Exception):
+    """A body that cannot be rendered safely; `str()` is one line for the user."""
+
+
+class _TimeUp(BaseException):
+    # A BaseException so that no `except Exception` inside Markdown can swallow it.
+    pass
+
+
+def render_markdown(text: str, *, time_limit: float | None = DEFAULT_TIME_LIMIT) -> str:
+    """`text` as sanitised HTML; raises RenderError instead of recursing or running long."""
+    try:
+        return _within(time_limit, markdown_to_safe_html, text)
+    except RecursionError:
+        raise RenderError("the Markdown body is nested too deeply to render") from None
+    except _TimeUp:
+        raise RenderError(
+            f"the Markdown body took more than {time_limit:g} s to render "
+            "(setting NEWSROOM_RENDER_TIME_LIMIT)"
+        ) from None
 
 
 def markdown_to_safe_html(text: str) -> str:
@@ -39,3 +74,24 @@ def sanitize_html(html: str) -> str:
         strip_comments=True,
         url_relative="deny",
     )
+
+
+def _within(seconds, function, *args):
+    """`function(*args)`, interrupted by _TimeUp after `seconds` where a timer can be used."""
+    if (
+        not seconds
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return function(*args)
+
+    def time_up(signum, frame):
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, time_up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return function(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -228,7 +228,7 @@ def test_ampersand_in_text_is_not_an_anchor():
 
 
 def test_file_over_the_size_limit():
-    error = error_of(GOOD, max_bytes=100)
+    error = error_of(GOOD, limits=itemfile.Limits(max_bytes=100))
     assert "over the 100-byte limit" in error.message
 
 
@@ -275,7 +275,7 @@ def test_javascript_url_in_an_image_is_dropped_not_stored():
         ("  - AI in Robotics", "  - {a: 1}", "topics is not a list"),
         ("  name: TechWire", "  name: [x]", "provider.name is a list"),
         ("publishedDateTime: 2026-03-02T09:15:00Z", "publishedDateTime: someday", "not a date"),
-        ("publishedDateTime: 2026-03-02T09:15:00Z", "publishedDateTime: 2026-13-45", "month must"),
+        ("publishedDateTime: 2026-03-02T09:15:00Z", "publishedDateTime: 2026-13-45", "is not a date"),
         (
             "publishedDateTime: 2026-03-02T09:15:00Z",
             'publishedDateTime: "2026-13-45"',

@@ -27,7 +27,14 @@ from django.utils.text import Truncator
 from taggit.models import Tag
 
 from . import public
-from .forms import ActionValues, ArticleActionForm, ArticleAdminForm, ArticleChangeListForm
+from .forms import (
+    ActionValues,
+    ArticleActionForm,
+    ArticleAdminForm,
+    ArticleChangeListForm,
+    ProviderAdminForm,
+    TopicAdminForm,
+)
 from .images import refresh_lead_thumbnail
 from .links import is_http_url
 from .models import Article, ArticleImage, ImportRun, Provider, RelatedCoverage, Topic
@@ -541,8 +548,13 @@ if admin.site.is_registered(Tag):
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderAdminForm
     list_display = ["name", "domain", "article_count"]
     search_fields = ["name", "domain"]
+
+    def view_on_site(self, provider):
+        # No "View on site" for a stored domain no URL can hold (None hides the button).
+        return provider.get_absolute_url()
 
     def get_queryset(self, request):
         # An aggregate drops Meta.ordering; keep it so paging is stable.
@@ -557,6 +569,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
+    form = TopicAdminForm
     list_display = ["name", "kind", "parent", "keyword_list", "hashtag_list", "article_count"]
     list_select_related = ["parent"]
     list_filter = ["kind"]
@@ -581,6 +594,10 @@ class TopicAdmin(admin.ModelAdmin):
             .annotate(article_count=Count("tagged_articles"))
             .order_by("name")
         )
+
+    def view_on_site(self, topic):
+        # No "View on site" for a stored slug no URL can hold (None hides the button).
+        return topic.get_absolute_url()
 
     @admin.display(description="Articles", ordering="article_count")
     def article_count(self, topic):

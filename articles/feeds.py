@@ -1,4 +1,11 @@
-"""RSS 2.0 and Atom feeds of the newest published stories, overall and per topic."""
+"""RSS 2.0 and Atom feeds of the newest published stories, overall and per topic.
+
+Imported text (titles, excerpts, provider and topic names) reaches feed readers as
+text. Django's feed generator escapes everything for XML; on top of that, what a
+reader shows as HTML is escaped as HTML too: every RSS <description> (readers render
+the channel's like the items'), and the Atom <summary type="html">. Titles,
+categories and Atom's <subtitle> (a "text" construct) are plain text already.
+"""
 
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
@@ -65,8 +72,12 @@ class TopicFeed(LatestFeed):
     def title(self, topic):
         return f"Newsroom: {topic.name}"
 
-    def description(self, topic):
+    def about(self, topic):
         return f"The latest stories about {topic.name}, picked by the Newsroom editors."
+
+    def description(self, topic):
+        # The RSS channel's <description>, shown as HTML: the topic name as text.
+        return escape(self.about(topic))
 
     def link(self, topic):
         return topic.get_absolute_url()
@@ -83,7 +94,8 @@ class TopicAtomFeed(TopicFeed):
     feed_type = Atom1Feed
 
     def subtitle(self, topic):
-        return self.description(topic)
+        # A text construct: readers show it as written, so no HTML escaping.
+        return self.about(topic)
 
     def feed_url(self, topic):
         return reverse("articles:topic_feed_atom", kwargs={"slug": topic.slug})

@@ -1,9 +1,12 @@
-"""Forms behind the editorial admin: the article form, the list's editable row, the action bar.
+"""Forms behind the editorial admin: the article form, the list's editable row, the action
+bar, and the topic and provider forms (their slug and domain are part of public URLs).
 
 Rules that must hold whatever the page looks like live here (and in the model),
 not in templates: who may change the status, the score limits, the upload checks
 and the stale-edit guard.
 """
+
+import re
 
 from django import forms
 from django.contrib.admin.helpers import ActionForm
@@ -15,13 +18,19 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from .images import validate_image_upload
-from .models import Article, Topic, make_slug
+from .models import Article, Provider, Topic, make_slug
 
 QUALITY_ERRORS = {"min_value": "Quality must be 0 or more (there is no upper limit)."}
 UPLOAD_CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"]
 URL_FIELDS = ["web_url", "original_url", "amp_web_url", "cdn_amp_web_url"]
 WIDE = "width: 100%; max-width: 48em"
 HEAT_ERRORS = {"min_value": "Heat must be -1 (unknown) or more."}
+# A host name as the provider pages' URLs take it: dot-separated labels of lower-case
+# ASCII letters, digits and inner hyphens, each at most 63 characters, 253 in all
+# (an international name in its xn-- form).
+HOST_NAME = re.compile(
+    r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
 
 
 class VersionField(forms.CharField):
@@ -239,3 +248,52 @@ class ActionValues(forms.Form):
 
     value = forms.IntegerField(required=False)
     topic = forms.ModelChoiceField(queryset=Topic.objects.all(), required=False)
+
+
+class TopicAdminForm(forms.ModelForm):
+    """A topic's slug is its page's address (/topics/<slug>/): ASCII letters, digits,
+    hyphens and underscores only, as the URL pattern takes it. (taggit's model field
+    allows any Unicode letter, which no topic URL could hold.)"""
+
+    slug = forms.SlugField(
+        max_length=Topic._meta.get_field("slug").max_length,
+        help_text="Part of the topic page's address: letters, digits, hyphens and "
+        "underscores (no spaces or accents).",
+    )
+
+    class Meta:
+        model = Topic
+        fields = [
+            "name",
+            "slug",
+            "kind",
+            "short_name",
+            "parent",
+            "description",
+            "keywords",
+            "hashtags",
+            "images",
+            "services",
+        ]
+
+
+class ProviderAdminForm(forms.ModelForm):
+    """An outlet's domain is its page's address (/providers/<domain>/): a bare host name."""
+
+    class Meta:
+        model = Provider
+        fields = ["name", "domain", "logos"]
+        help_texts = {
+            "domain": "The outlet's bare host name, like news.example.com: lower-case "
+            "letters, digits, hyphens and dots (no https://, path or port)."
+        }
+
+    def clean_domain(self):
+        domain = self.cleaned_data["domain"].lower()
+        if not HOST_NAME.fullmatch(domain):
+            raise ValidationError(
+                "Enter a bare host name such as news.example.com: letters, digits, "
+                "hyphens and dots only, no https://, path or port.",
+                code="invalid",
+            )
+        return domain

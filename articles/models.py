@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.managers import TaggableManager
@@ -84,7 +84,16 @@ class Topic(TagBase):
         verbose_name_plural = "topics"
 
     def get_absolute_url(self):
-        return reverse("articles:topic", kwargs={"slug": self.slug})
+        """The topic's page, or None when the stored slug cannot be part of a URL.
+
+        Only the admin's form checks slugs; rows from old imports or direct edits may
+        hold one the URL pattern refuses ("ai agents"), and pages then show the topic
+        without a link instead of failing.
+        """
+        try:
+            return reverse("articles:topic", kwargs={"slug": self.slug})
+        except NoReverseMatch:
+            return None
 
     @property
     def image_url(self):
@@ -125,7 +134,12 @@ class Provider(models.Model):
         return self.name or self.domain
 
     def get_absolute_url(self):
-        return reverse("articles:provider", kwargs={"domain": self.domain})
+        """The outlet's page, or None when the stored domain cannot be part of a URL
+        (empty, or with a "/"), like Topic.get_absolute_url."""
+        try:
+            return reverse("articles:provider", kwargs={"domain": self.domain})
+        except NoReverseMatch:
+            return None
 
     @property
     def logo(self):

@@ -25,7 +25,7 @@ from django.db import connections, models, router
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -82,15 +82,30 @@ class ImageRef(NamedTuple):
     title: str
 
 
+# Stored slugs and domains are not trusted to fit the URL patterns: only the admin's
+# forms check them, and old imports or direct edits can leave a topic slug like
+# "ai agents" or an empty domain. Such a topic or outlet has no page, so these give
+# "" and the templates show its name without a link (the masthead leaves it out),
+# instead of every page that mentions it failing with NoReverseMatch.
+
+
 @lru_cache(maxsize=4096)
 def topic_url(slug):
+    """The topic page's path, or "" when `slug` cannot be part of a URL."""
     # Memoised: a page shows the same few topics many times, and reverse() is slow.
-    return reverse("articles:topic", kwargs={"slug": slug})
+    try:
+        return reverse("articles:topic", kwargs={"slug": slug})
+    except NoReverseMatch:
+        return ""
 
 
 @lru_cache(maxsize=4096)
 def provider_url(domain):
-    return reverse("articles:provider", kwargs={"domain": domain})
+    """The outlet page's path, or "" when `domain` cannot be part of a URL."""
+    try:
+        return reverse("articles:provider", kwargs={"domain": domain})
+    except NoReverseMatch:
+        return ""
 
 
 def article_url(article):
@@ -450,10 +465,12 @@ def in_topic(queryset, topic):
 def nav_topics(limit=8):
     """The masthead's topics: the first level under the root topic(s), by name.
 
-    As TopicRefs named by their short name ("Autos" for "AI in Autos").
+    As TopicRefs named by their short name ("Autos" for "AI in Autos"); a topic whose
+    slug cannot be in a URL is left out (it would be a link to nowhere).
     """
     rows = fixed_query(Topic, _NAV_TOPICS_SQL, params=(Topic.Kind.TOPIC.value, limit))
-    return [TopicRef(short_name or name, slug) for name, short_name, slug in rows]
+    topics = [TopicRef(short_name or name, slug) for name, short_name, slug in rows]
+    return [topic for topic in topics if topic.url]
 
 
 def child_topics(topic):

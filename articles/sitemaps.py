@@ -32,7 +32,10 @@ class TopicSitemap(Sitemap):
     changefreq = "daily"
 
     def items(self):
-        return Topic.objects.order_by("name").only("slug")
+        # A topic whose stored slug no URL can hold has no page to list (see
+        # Topic.get_absolute_url). Topics are a few hundred at most: filtered here.
+        topics = Topic.objects.order_by("name").only("slug")
+        return [topic for topic in topics if topic.get_absolute_url()]
 
 
 class PageSitemap(Sitemap):

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "newsroom.middleware.ContentSecurityPolicyMiddleware",
+    # Early, so that no view, filter or session lookup sees a NUL (PostgreSQL refuses them).
+    "newsroom.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -81,6 +83,12 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# The only login is the admin's (newsroom/urls.py). After it, a missing or foreign
+# ?next= (https://evil.example/) falls back to the admin index, not to Django's
+# default /accounts/profile/, which does not exist here.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 
 ROOT_URLCONF = "newsroom.urls"
 
@@ -243,18 +251,22 @@ else:
 
 # Newsroom's own settings.
 # Files larger than this are refused by the importer before they are parsed.
-NEWSROOM_IMPORT_MAX_BYTES = int(os.environ.get("NEWSROOM_IMPORT_MAX_BYTES", str(1024 * 1024)))
+NEWSROOM_IMPORT_MAX_BYTES = env_int("NEWSROOM_IMPORT_MAX_BYTES", 1024 * 1024)
 # Relative URLs in imported files (e.g. "/assets/images/...") are resolved against
 # the site the files come from.
 NEWSROOM_SOURCE_BASE_URL = os.environ.get(
     "NEWSROOM_SOURCE_BASE_URL", "https://smartableai.github.io/artificial-intelligence/"
 )
 
-# django-axes: lock an account/IP pair after repeated failed admin logins.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+# django-axes: after repeated failed admin logins, lock the account/address pair, and
+# the address whatever usernames it tried (one address guessing many accounts).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# Axes' database handler, except that a successful login forgives only that account's
+# failures from that address, not everything the address tried (newsroom/lockout.py).
+AXES_HANDLER = "newsroom.lockout.LockoutHandler"
 if BEHIND_PROXY:
     # Without this every client would share the proxy's address.
     AXES_CLIENT_IP_CALLABLE = "newsroom.proxy.client_ip"

@@ -168,6 +168,9 @@ def test_check_deploy_passes_with_no_warnings():
         DJANGO_SETTINGS_MODULE="newsroom.settings",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="example.com",
+        # Production shares the page cache in Redis (docs/deploy.md); without it the
+        # deploy check warns (articles.W001, tested in test_web_hardening.py).
+        REDIS_URL="redis://cache.internal:6379/0",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -10,12 +10,14 @@ else but never the status; see docs/admin.md.
 """
 
 import datetime as dt
+import re
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import router, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -37,10 +39,20 @@ from .forms import (
 )
 from .images import refresh_lead_thumbnail
 from .links import is_http_url
-from .models import Article, ArticleImage, ImportRun, Provider, RelatedCoverage, Topic
+from .models import (
+    ID_BATCH_SIZE,
+    Article,
+    ArticleImage,
+    ImportRun,
+    Provider,
+    RelatedCoverage,
+    Topic,
+)
 
 PREVIEW_TEMPLATE = "admin/articles/article/preview.html"
 SECURED_SHOWN_CHARS = 12
+# The id inputs of the article list's editable rows.
+EDITED_ROW_ID = re.compile(r"form-\d+-id")
 # Text and bookkeeping that can weigh kilobytes per row and that no list column reads.
 LIST_DEFERRED = ["body", "body_html", "imported", "import_conflicts", "secured", "search_vector"]
 
@@ -69,6 +81,7 @@ def editorial_summary(user):
         "last_run": None,
     }
     if user.has_perm("articles.view_importrun"):
+        ImportRun.objects.mark_abandoned()
         summary["last_run"] = ImportRun.objects.first()
     return summary
 
@@ -343,6 +356,44 @@ class ArticleAdmin(admin.ModelAdmin):
             refresh_lead_thumbnail(obj)
         super().save_model(request, obj, form, change)
 
+    # The stale-edit guard (forms.ArticleScoresForm) compares the version the editor's
+    # page was built from with the stored article. To be race-free, the article it
+    # compares with is read under a row lock held until the save commits: an import's
+    # batch (or a bulk action) then either commits before it, and the save is refused
+    # as stale, or waits for the save and merges it. Django saves a change form in one
+    # transaction already; list edits are validated outside theirs, so here both run
+    # in one.
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None or request.method != "POST":
+            return obj
+        db = router.db_for_write(Article)
+        if not transaction.get_connection(db).in_atomic_block:
+            return obj
+        return Article.objects.using(db).filter(pk=obj.pk).locked().first()
+
+    def changelist_view(self, request, extra_context=None):
+        if not (
+            request.method == "POST"
+            and "_save" in request.POST
+            and self.has_change_permission(request)
+        ):
+            return super().changelist_view(request, extra_context)
+        ids = sorted(
+            {
+                int(value)
+                for key, value in request.POST.items()
+                if EDITED_ROW_ID.fullmatch(key) and value.isdigit()
+            }
+        )
+        with transaction.atomic(using=router.db_for_write(Article)):
+            # The page's rows, locked (in id order) before Django reads them for its forms.
+            for start in range(0, len(ids), ID_BATCH_SIZE):
+                batch = ids[start : start + ID_BATCH_SIZE]
+                list(Article.objects.filter(pk__in=batch).locked().values_list("pk"))
+            return super().changelist_view(request, extra_context)
+
     def view_on_site(self, obj):
         # Only published items have a public page; the others get the preview instead.
         return obj.get_absolute_url() if obj.is_published else None
@@ -614,9 +665,14 @@ class TopicAdmin(admin.ModelAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    """Read-only history of `import_yaml` runs, newest first (the model's ordering)."""
+    """Read-only history of `import_yaml` runs, newest first (the model's ordering).
+
+    Listing them first marks failed the runs whose process is gone (killed before it
+    could say so, see ImportRun.objects.mark_abandoned).
+    """
 
     list_display = [
+        "status",
         "__str__",
         "finished_at",
         "dry_run",
@@ -626,11 +682,25 @@ class ImportRunAdmin(admin.ModelAdmin):
         "unchanged",
         "conflicts",
         "failed",
+        "short_reason",
     ]
-    list_filter = ["dry_run"]
+    list_display_links = ["__str__"]
+    list_filter = ["status", "dry_run"]
     date_hierarchy = "started_at"
     fieldsets = [
-        (None, {"fields": [("started_at", "finished_at"), "command", "path_list", "dry_run"]}),
+        (
+            None,
+            {
+                "fields": [
+                    ("status", "failure_reason"),
+                    ("started_at", "finished_at", "heartbeat_at"),
+                    ("hostname", "pid"),
+                    "command",
+                    "path_list",
+                    "dry_run",
+                ]
+            },
+        ),
         (
             "Counts",
             {
@@ -645,6 +715,11 @@ class ImportRunAdmin(admin.ModelAdmin):
         ("Warnings", {"fields": ["warning_list"]}),
     ]
     readonly_fields = [
+        "status",
+        "failure_reason",
+        "heartbeat_at",
+        "hostname",
+        "pid",
         "started_at",
         "finished_at",
         "command",
@@ -671,6 +746,14 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        ImportRun.objects.mark_abandoned()
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="Why it failed")
+    def short_reason(self, run):
+        return Truncator(run.failure_reason).chars(100) or ""
 
     @admin.display(description="Paths")
     def path_list(self, run):

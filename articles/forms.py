@@ -69,7 +69,10 @@ class ArticleScoresForm(forms.ModelForm):
 
     Django's admin saves last-write-wins. Each form carries the version (updated_at)
     it was built from; when the stored article is newer and this form would change
-    something, it is refused instead of silently undoing the other editor's work.
+    something, it is refused instead of silently undoing the other editor's work
+    (or an import's). Race-free only if the instance was read under a row lock in
+    the transaction that saves it, as the admin does (ArticleAdmin.get_object and
+    changelist_view): nothing can then change the row between this check and the save.
     """
 
     quality = forms.IntegerField(

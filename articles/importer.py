@@ -7,7 +7,14 @@ queries grows with the number of batches, not with the number of files.
 
 Transactions: each batch is one transaction. If the database refuses a batch, it is
 redone one file at a time, each in its own savepoint, so one bad file never takes
-others with it and nothing of a failed file stays behind.
+others with it and nothing of a failed file stays behind. A batch reads the articles
+it will write under a row lock (`_lock_articles`), so an editor's change committed
+meanwhile is merged (kept, and reported when the file changed the field too), never
+overwritten; an article an editor took down is never published again by an import.
+
+The run's ImportRun row is "running" until the run ends "finished" or "failed" (with
+a one-line reason); its counts are saved in every batch's transaction, so they tell
+what the committed batches did even when the run dies later.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import glob
 import hashlib
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +39,7 @@ from django.utils.text import slugify
 from . import itemfile
 from .caching import invalidate_public_pages
 from .itemfile import FileError, Item, TaxonomyEntry
-from .merge import merge
+from .merge import Conflict, merge
 from .models import (
     SLUG_MAX_LENGTH,
     Article,
@@ -64,12 +72,37 @@ def _lost_a_race(error: DatabaseError) -> bool:
     )
 
 
+# How much of an exception's message a failed run's reason keeps.
+REASON_MAX_CHARS = 500
+
+
+class Terminated(BaseException):
+    """Raised by the command's SIGTERM handler: ends a run as Ctrl-C does.
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the
+    way (one file's failure) swallows it.
+    """
+
+
+def failure_reason(error: BaseException) -> str:
+    """Why a run ended early, in one line: the exception's class and first line."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (KeyboardInterrupt)"
+    first = next(iter(str(error).strip().splitlines()), "").strip()
+    if isinstance(error, Terminated):
+        reason = first or "terminated"
+    else:
+        reason = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    return reason if len(reason) <= REASON_MAX_CHARS else reason[: REASON_MAX_CHARS - 1] + "…"
+
+
 @dataclass
 class Report:
     files: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    topics: int = 0  # taxonomy files that created or updated a topic
     failures: list[dict] = field(default_factory=list)
     conflicts: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -170,6 +203,7 @@ class Importer:
         self._pending_parents: list[tuple[int, str, list[str], str]] = []
         self._digests: dict[str, str] = {}
         self._run: ImportRun | None = None
+        self._saved_progress = None  # the counts the run's row holds (see _save_progress)
 
     # -- the run ----------------------------------------------------------------
 
@@ -182,28 +216,33 @@ class Importer:
             self._fail(error)
         run = None
         if not self.dry_run:
-            run = ImportRun.objects.create(command=self.command, paths=paths, files=len(files))
+            # Runs killed before they could say so (SIGKILL) stop showing as running.
+            ImportRun.objects.mark_abandoned()
+            run = ImportRun.objects.create(
+                command=self.command,
+                paths=paths,
+                files=len(files),
+                status=ImportRun.Status.RUNNING,
+                hostname=socket.gethostname(),
+                pid=os.getpid(),
+                heartbeat_at=timezone.now(),
+            )
             report.run = run
         self._run = run
 
-        if self.dry_run:
-            with transaction.atomic():
+        try:
+            if self.dry_run:
+                with transaction.atomic():
+                    self._process(files)
+                    transaction.set_rollback(True)
+            else:
                 self._process(files)
-                transaction.set_rollback(True)
-        else:
-            self._process(files)
-
-        if run is not None:
-            run.finished_at = timezone.now()
-            run.created = report.created
-            run.updated = report.updated
-            run.unchanged = report.unchanged
-            run.conflicts = len(report.conflicts)
-            run.failed = report.failed
-            run.failures = report.failures
-            run.conflict_details = report.conflicts
-            run.warnings = report.warnings
-            run.save()
+                self._save_progress(finished=True)
+        except BaseException as exc:
+            # Database gone, MemoryError, Ctrl-C, SIGTERM (Terminated): the run says it
+            # failed and why; its counts stay those of the batches it committed.
+            self._record_failure(exc)
+            raise
         logger.info(
             "import %s: %s (%d files)%s",
             run.pk if run else "dry-run",
@@ -263,6 +302,9 @@ class Importer:
         return len(jobs) + skipped
 
     def _tick(self, done, total):
+        # After each batch: the counts of files that needed no write (unchanged, unreadable,
+        # invalid), which _write could not save in a batch's transaction.
+        self._save_progress(only_if_changed=True)
         if self.progress:
             self.progress(done, total)
 
@@ -376,6 +418,7 @@ class Importer:
             len(r.conflicts),
             len(r.actions),
             len(self._pending_parents),
+            r.topics,
         )
 
     def _restore(self, state):
@@ -384,6 +427,7 @@ class Importer:
         del r.conflicts[state[3] :]
         del r.actions[state[4] :]
         del self._pending_parents[state[5] :]
+        r.topics = state[6]
 
     def _write(self, group: list[_Parsed]):
         taxonomy = [e for e in group if isinstance(e.result, TaxonomyEntry)]
@@ -392,6 +436,91 @@ class Importer:
             self._write_taxonomy(entry)
         if items:
             self._write_items(items)
+        # In the batch's transaction: the run's counts commit (or roll back) with it.
+        self._save_progress()
+
+    # -- the run's record -----------------------------------------------------------
+
+    def _progress_state(self):
+        r = self.report
+        return (
+            r.created,
+            r.updated,
+            r.unchanged,
+            r.topics,
+            len(r.conflicts),
+            len(r.failures),
+            len(r.warnings),
+        )
+
+    def _save_progress(self, *, only_if_changed=False, finished=False):
+        """Write the run's counts and a heartbeat to its ImportRun row.
+
+        Called at the end of every batch's transaction, so the row always tells what
+        the committed batches did, even if the run dies afterwards. The lists
+        (failures, conflicts, warnings) only grow, so they are written only when
+        longer than what the row holds.
+        """
+        run = self._run
+        if run is None:
+            return
+        r = self.report
+        state = self._progress_state()
+        saved = self._saved_progress
+        if only_if_changed and state == saved:
+            return
+        now = timezone.now()
+        values = {
+            "created": r.created,
+            "updated": r.updated,
+            "unchanged": r.unchanged,
+            "topics": r.topics,
+            "conflicts": len(r.conflicts),
+            "failed": r.failed,
+            "heartbeat_at": now,
+        }
+        for index, name, items in (
+            (4, "conflict_details", r.conflicts),
+            (5, "failures", r.failures),
+            (6, "warnings", r.warnings),
+        ):
+            if finished or saved is None or saved[index] != state[index]:
+                values[name] = list(items)
+        if finished:
+            values.update(status=ImportRun.Status.FINISHED, finished_at=now, failure_reason="")
+        ImportRun.objects.filter(pk=run.pk).update(**values)
+        for name, value in values.items():
+            setattr(run, name, value)
+
+        def committed():
+            self._saved_progress = state
+
+        # Known to be in the row only once the batch commits (at once outside one).
+        transaction.on_commit(committed)
+
+    def _record_failure(self, error: BaseException):
+        """Mark the run failed with a one-line reason; if even that fails, log it."""
+        reason = failure_reason(error)
+        run = self._run
+        logger.error("import %s failed: %s", run.pk if run else "dry-run", reason)
+        if run is None:
+            return
+        now = timezone.now()
+        values = {"status": ImportRun.Status.FAILED, "failure_reason": reason, "finished_at": now}
+        connection = connections[router.db_for_write(ImportRun)]
+        for attempt in range(2):
+            try:
+                ImportRun.objects.filter(pk=run.pk).update(**values)
+            except Exception as exc:  # noqa: BLE001 - best effort: the database may be gone
+                problem = exc
+                if attempt or connection.in_atomic_block:
+                    break
+                connection.close()  # a broken connection: try once more on a new one
+            else:
+                for name, value in values.items():
+                    setattr(run, name, value)
+                return
+        logger.error("import %s: could not record its failure: %s", run.pk, problem)
 
     # -- taxonomy -----------------------------------------------------------------
 
@@ -425,6 +554,7 @@ class Importer:
             topic.save()
             self.report.created += created
             self.report.updated += not created
+            self.report.topics += 1
             self.report.actions.append(("created" if created else "updated", entry.path))
         else:
             self.report.unchanged += 1
@@ -456,12 +586,7 @@ class Importer:
         items = [e.result for e in entries]
         providers = self._providers(items)
         topics = self._topics(items)
-        existing = {
-            a.web_url: a
-            for a in Article.objects.filter(web_url__in=[i.web_url for i in items])
-            .select_related("provider")
-            .prefetch_related("tagged_topics__tag", "images", "coverage")
-        }
+        existing = {a.web_url: a for a in _lock_articles([i.web_url for i in items])}
         now = timezone.now()
         new_articles: list[tuple[Article, dict]] = []
         changed_articles: list[Article] = []
@@ -488,6 +613,16 @@ class Importer:
 
             ours = article.current_values()
             merged, conflicts = merge(article.imported, ours, theirs)
+            if (
+                article.went_live_at is not None
+                and ours["status"] != Article.Status.PUBLISHED
+                and theirs["status"] == Article.Status.PUBLISHED
+            ):
+                # A takedown: the article was live and an editor took it down. Whatever
+                # the file and the merge say, no import publishes it again.
+                merged["status"] = ours["status"]
+                if not any(c.field == "status" for c in conflicts):
+                    conflicts.append(Conflict("status", ours["status"], theirs["status"]))
             changed = {name for name in merged if merged[name] != ours[name]}
             for name in changed & set(SCALAR_FIELDS):
                 setattr(article, name, _db_value(name, merged[name]))
@@ -719,6 +854,28 @@ class Importer:
     def _fail(self, error: FileError):
         self.report.failures.append(error.to_dict())
         self.report.actions.append(("failed", error.path))
+
+
+def _lock_articles(web_urls: list[str]) -> list[Article]:
+    """The batch's existing articles, read under a row lock held until the batch commits.
+
+    The merge compares these rows with the file and bulk_update writes every scalar
+    column back: read without a lock, an editor's change committed in between would
+    be overwritten without a conflict. FOR NO KEY UPDATE (what an UPDATE takes):
+    editors' writes wait for the batch, or the batch for them, and then sees them;
+    rows that only point here (topic links, coverage) are not blocked. Locked in id
+    order, as the editors' bulk actions lock, so that no two wait for each other.
+    Only the article rows (OF self). SQLite has no row locks: there a batch's
+    transaction holds the database's write lock from its start (transaction_mode
+    IMMEDIATE in the settings), which serialises the same way.
+    """
+    return list(
+        Article.objects.filter(web_url__in=web_urls)
+        .order_by("pk")
+        .select_for_update(no_key=True, of=("self",))
+        .select_related("provider")
+        .prefetch_related("tagged_topics__tag", "images", "coverage")
+    )
 
 
 def _insert_articles(articles: list[Article]):

@@ -5,6 +5,11 @@ admin, the public site, the API and the importer all call them, so they cannot
 disagree about what "published" means.
 """
 
+import datetime as dt
+import os
+import socket
+
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -185,7 +190,7 @@ class ArticleQuerySet(models.QuerySet):
     def add_topic(self, topic, *, user=None):
         """Tag every article that lacks `topic`; returns how many changed."""
         with transaction.atomic():
-            changed = list(self.exclude(topics=topic))
+            changed = list(self.exclude(topics=topic).locked())
             TaggedTopic.objects.bulk_create(
                 [TaggedTopic(content_object=article, tag=topic) for article in changed],
                 ignore_conflicts=True,
@@ -196,7 +201,7 @@ class ArticleQuerySet(models.QuerySet):
     def remove_topic(self, topic, *, user=None):
         """Untag every article that has `topic`; returns how many changed."""
         with transaction.atomic():
-            changed = list(self.filter(topics=topic))
+            changed = list(self.filter(topics=topic).locked())
             for ids in _id_batches(changed):
                 TaggedTopic.objects.filter(content_object__in=ids, tag=topic).delete()
             self._touched(changed, user, f"Removed topic “{topic.name}”.")
@@ -213,17 +218,20 @@ class ArticleQuerySet(models.QuerySet):
         for article in articles:
             article.log_change(user, message)
 
+    def locked(self):
+        """These articles, locked until the end of the transaction (on PostgreSQL).
+
+        Every write to articles that depends on what it read takes this lock first,
+        as the importer's batches do (importer._lock_articles): in id order, so that
+        two writers never wait for each other; FOR NO KEY UPDATE, the lock an UPDATE
+        takes, so that rows which only point at an article are not blocked; only the
+        article rows, not the joined ones. SQLite ignores it: there every write
+        transaction holds the database's write lock from its start.
+        """
+        return self.order_by("pk").select_for_update(no_key=True, of=("self",))
+
     def _set_status(self, status, *, user=None):
-        fields = {"status": status}
-        if status == Article.Status.PUBLISHED:
-            # went_live_at is set once, the first time an item goes public.
-            with transaction.atomic():
-                now = timezone.now()
-                self.filter(went_live_at__isnull=True).exclude(status=status).update(
-                    went_live_at=now
-                )
-                return self._set_fields(fields, user=user)
-        return self._set_fields(fields, user=user)
+        return self._set_fields({"status": status}, user=user)
 
     def _set_fields(self, values, *, user=None):
         """Update the rows that differ, write one history entry per changed article."""
@@ -234,11 +242,18 @@ class ArticleQuerySet(models.QuerySet):
             else:
                 differs |= Q(**{f"{field}__isnull": True}) | ~Q(**{field: value})
         with transaction.atomic():
-            changed = list(self.filter(differs).select_for_update())
+            # Under the lock, so that an import's batch cannot write these rows between
+            # this read and the update (nor this update land inside its batch).
+            changed = list(self.filter(differs).locked())
             if not changed:
                 return 0
             now = timezone.now()
             for ids in _id_batches(changed):
+                if values.get("status") == Article.Status.PUBLISHED:
+                    # went_live_at is set once, the first time an item goes public.
+                    Article.objects.filter(pk__in=ids, went_live_at__isnull=True).update(
+                        went_live_at=now
+                    )
                 Article.objects.filter(pk__in=ids).update(**values, updated_at=now)
             invalidate_public_pages()  # .update() sends no signal for the page cache to hear
             described = ", ".join(f"{name} to {value}" for name, value in values.items())
@@ -514,9 +529,72 @@ class RelatedCoverage(models.Model):
         return self.images[0] if self.images else None
 
 
-class ImportRun(models.Model):
-    """One run of `manage.py import_yaml`: what it was asked to do and what happened."""
+ABANDONED_REASON = "the import process ended without finishing (killed?)"
 
+
+def process_alive(pid) -> bool:
+    """Whether process `pid` of this machine still runs (a zombie counts as ended)."""
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: someone else's process, so it exists
+        return True
+    try:  # Linux: a killed process stays a zombie until its parent reaps it
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class ImportRunQuerySet(models.QuerySet):
+    def mark_abandoned(self) -> int:
+        """Mark failed the runs still "running" whose process is gone; returns how many.
+
+        Gone: it ran on this machine and its pid is not alive any more, or it gave no
+        sign of life (a committed batch) for NEWSROOM_IMPORT_STALE_MINUTES. A run
+        killed with SIGKILL (or whose machine died) can record nothing itself: the
+        next import, and the admin's list of runs, call this.
+        """
+        running = self.filter(status=ImportRun.Status.RUNNING)
+        here = socket.gethostname()
+        dead = [
+            pk
+            for pk, pid in running.filter(hostname=here, pid__isnull=False).values_list("pk", "pid")
+            if not process_alive(pid)
+        ]
+        stale_before = timezone.now() - dt.timedelta(minutes=settings.NEWSROOM_IMPORT_STALE_MINUTES)
+        silent = Q(heartbeat_at__lt=stale_before) | Q(
+            heartbeat_at__isnull=True, started_at__lt=stale_before
+        )
+        return running.filter(Q(pk__in=dead) | silent).update(
+            status=ImportRun.Status.FAILED, failure_reason=ABANDONED_REASON
+        )
+
+
+class ImportRun(models.Model):
+    """One run of `manage.py import_yaml`: what it was asked to do and what happened.
+
+    The importer creates it "running", saves the counts in the transaction of every
+    batch it commits (so they are true even if the run dies later) and ends it
+    "finished" or "failed" with a one-line reason. A run that could not say so itself
+    (SIGKILL, a lost machine) is marked failed later by `mark_abandoned()`.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    failure_reason = models.TextField(blank=True, help_text="Why the run failed, in one line.")
+    hostname = models.CharField(max_length=255, blank=True, help_text="The machine it ran on.")
+    pid = models.PositiveIntegerField(null=True, blank=True, help_text="Its process id there.")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Its last sign of life: when it last saved its counts."
+    )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     command = models.TextField(blank=True)
@@ -533,8 +611,16 @@ class ImportRun(models.Model):
     conflict_details = models.JSONField(default=list, blank=True)
     warnings = models.JSONField(default=list, blank=True)
 
+    objects = ImportRunQuerySet.as_manager()
+
     class Meta:
         ordering = ("-started_at", "-id")
+        indexes = [
+            # mark_abandoned() looks for the (few) running ones among thousands of runs.
+            models.Index(
+                fields=["status"], condition=Q(status="running"), name="importrun_running"
+            ),
+        ]
 
     def __str__(self):
         return f"Import #{self.pk} at {self.started_at:%Y-%m-%d %H:%M}"

@@ -257,6 +257,9 @@ NEWSROOM_IMPORT_MAX_BYTES = env_int("NEWSROOM_IMPORT_MAX_BYTES", 1024 * 1024)
 NEWSROOM_SOURCE_BASE_URL = os.environ.get(
     "NEWSROOM_SOURCE_BASE_URL", "https://smartableai.github.io/artificial-intelligence/"
 )
+# An import run still "running" that saved nothing for this long is marked failed
+# (ImportRun.objects.mark_abandoned): its process was killed or its machine is gone.
+NEWSROOM_IMPORT_STALE_MINUTES = env_int("NEWSROOM_IMPORT_STALE_MINUTES", 30)
 
 # django-axes: after repeated failed admin logins, lock the account/address pair, and
 # the address whatever usernames it tried (one address guessing many accounts).

@@ -3,11 +3,13 @@
 Thin: arguments, progress and the summary. The work is in articles.importer.
 """
 
+import signal
 import sys
+import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.importer import Importer
+from articles.importer import Importer, Terminated, failure_reason
 
 PROGRESS_MIN_FILES = 200
 
@@ -54,7 +56,16 @@ class Command(BaseCommand):
             progress=self._progress if show_progress else None,
         )
         self._progress_shown = False
-        report = importer.run(paths)
+        try:
+            with _sigterm_raises():
+                report = importer.run(paths)
+        except BaseException as exc:  # noqa: BLE001 - any end of the run, Ctrl-C included
+            # The run recorded itself as failed (or logged why it could not): one line
+            # and exit status 1, never a traceback.
+            if self._progress_shown:
+                self.stdout.write("")
+            self.stderr.write(f"import failed: {failure_reason(exc)}")
+            raise SystemExit(1) from None
         if self._progress_shown:
             self.stdout.write("")
 
@@ -95,6 +106,28 @@ class Command(BaseCommand):
         self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", ending="")
         self.stdout.flush()
         self._progress_shown = True
+
+
+class _sigterm_raises:
+    """While the import runs, SIGTERM (systemd stop, kill) raises Terminated in it.
+
+    The default action would end the process on the spot, leaving the run
+    "running"; as an exception it ends the run the way Ctrl-C does: marked failed,
+    the current batch rolled back. Only the main thread can set a handler.
+    """
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+
+    def __exit__(self, *exc_info):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise Terminated("terminated by SIGTERM")
 
 
 def _short(value, limit=60):

@@ -26,6 +26,7 @@ import os
 import socket
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing import get_context
@@ -50,8 +51,8 @@ from .models import (
     TaggedTopic,
     Topic,
     make_slug,
-    render_body,
 )
+from .rendering import RenderError, render_markdown
 
 logger = logging.getLogger("newsroom.import")
 
@@ -130,6 +131,7 @@ class _Parsed:
     path: str
     digest: str
     result: Item | TaxonomyEntry | FileError
+    body_html: str = ""  # an Item's body, rendered while parsing
 
 
 def discover(paths: Iterable[str]) -> tuple[list[Path], list[FileError]]:
@@ -171,13 +173,57 @@ def discover(paths: Iterable[str]) -> tuple[list[Path], list[FileError]]:
     return ordered, errors
 
 
-def _read_and_parse(job):
-    path, data, max_bytes, base_url = job
-    return itemfile.parse(path, data, max_bytes=max_bytes, base_url=base_url)
+def limits_from_settings() -> itemfile.Limits:
+    return itemfile.Limits(
+        max_bytes=settings.NEWSROOM_IMPORT_MAX_BYTES,
+        max_body_bytes=settings.NEWSROOM_IMPORT_MAX_BODY_BYTES,
+        max_topics=settings.NEWSROOM_IMPORT_MAX_TOPICS,
+        max_images=settings.NEWSROOM_IMPORT_MAX_IMAGES,
+        max_coverage=settings.NEWSROOM_IMPORT_MAX_COVERAGE,
+    )
+
+
+def _parse_job(job) -> tuple[Item | TaxonomyEntry | FileError, str]:
+    """Parse one file and render its body: (result, body HTML). Runs in the workers.
+
+    Never raises: whatever a file does, it becomes that file's one-line FileError.
+    Rendering happens here, not in the batch's transaction, so a slow body holds no
+    database lock and fails only its own file.
+    """
+    path, data, limits, base_url, time_limit = job
+    try:
+        result = itemfile.parse(path, data, limits=limits, base_url=base_url)
+        if not isinstance(result, Item) or not result.body:
+            return result, ""
+        try:
+            return result, render_markdown(result.body, time_limit=time_limit)
+        except RenderError as exc:
+            return FileError(path, str(exc), expected="a Markdown body that renders"), ""
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one file, one line
+        return _unexpected(path, "read", exc), ""
 
 
 def _parse_many(jobs):
-    return [_read_and_parse(job) for job in jobs]
+    return [_parse_job(job) for job in jobs]
+
+
+def _parse_alone(job):
+    """Parse one file in a process of its own: a file that kills its parser fails alone."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("fork")) as one:
+        try:
+            return one.submit(_parse_job, job).result()
+        except BrokenProcessPool:
+            return FileError(job[0], "the parser process died reading this file"), ""
+
+
+class _InFlight(list):
+    """A batch being parsed in the workers: (jobs of a chunk, future of their results)."""
+
+
+def _unexpected(path, doing, exc) -> FileError:
+    """An error nobody foresaw: one line for the user, the traceback at debug level."""
+    logger.debug("unexpected error while the import %s %s", doing, path, exc_info=exc)
+    return FileError(path, f"could not be {doing}: {type(exc).__name__}: {exc}")
 
 
 class Importer:
@@ -187,7 +233,7 @@ class Importer:
         dry_run: bool = False,
         batch_size: int = 250,
         workers: int | None = None,
-        max_bytes: int | None = None,
+        limits: itemfile.Limits | None = None,
         base_url: str | None = None,
         command: str = "",
         progress: Callable[[int, int], None] | None = None,
@@ -195,13 +241,18 @@ class Importer:
         self.dry_run = dry_run
         self.batch_size = batch_size
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-        self.max_bytes = max_bytes or settings.NEWSROOM_IMPORT_MAX_BYTES
+        self.limits = limits or limits_from_settings()
+        self.render_time_limit = settings.NEWSROOM_RENDER_TIME_LIMIT
         self.base_url = settings.NEWSROOM_SOURCE_BASE_URL if base_url is None else base_url
         self.command = command
         self.progress = progress
         self.report = Report()
         self._pending_parents: list[tuple[int, str, list[str], str]] = []
         self._digests: dict[str, str] = {}
+        # webUrl -> the first file of this run that holds it: a second file with the
+        # same webUrl fails instead of flipping the article between two versions.
+        self._web_urls: dict[str, str] = {}
+        self._executor: ProcessPoolExecutor | None = None
         self._run: ImportRun | None = None
         self._saved_progress = None  # the counts the run's row holds (see _save_progress)
 
@@ -257,19 +308,12 @@ class Importer:
         total = len(files)
         batches = [files[i : i + self.batch_size] for i in range(0, total, self.batch_size)]
         parallel = self.workers > 1 and total >= PARALLEL_THRESHOLD
-        executor = (
-            ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("fork"))
-            if parallel
-            else None
-        )
+        self._executor = self._new_pool() if parallel else None
         try:
             pending = None  # one batch parses in the workers while the previous one is written
             for batch in batches:
                 jobs, skipped = self._prefilter(batch)
-                if executor is not None:
-                    parsing = self._submit(executor, jobs)
-                else:
-                    parsing = _parse_many(jobs)
+                parsing = self._submit(jobs) if self._executor else _parse_many(jobs)
                 if pending is not None:
                     done += self._apply_parsed(*pending)
                     self._tick(done, total)
@@ -278,25 +322,49 @@ class Importer:
                 done += self._apply_parsed(*pending)
                 self._tick(done, total)
         finally:
-            if executor is not None:
-                executor.shutdown()
+            if self._executor is not None:
+                self._executor.shutdown()
             self._resolve_parents()
 
-    def _submit(self, executor, jobs):
-        # Two chunks per batch so that both workers are busy.
+    def _new_pool(self):
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("fork"))
+
+    def _submit(self, jobs):
+        """Futures of the batch's results, in two chunks so that both workers are busy."""
         half = max(1, len(jobs) // self.workers + 1)
-        return [executor.submit(_parse_many, jobs[i : i + half]) for i in range(0, len(jobs), half)]
+        chunks = [jobs[i : i + half] for i in range(0, len(jobs), half)]
+        try:
+            return _InFlight((chunk, self._executor.submit(_parse_many, chunk)) for chunk in chunks)
+        except BrokenProcessPool:
+            self._executor = self._new_pool()
+            return _InFlight((chunk, self._executor.submit(_parse_many, chunk)) for chunk in chunks)
+
+    def _results(self, parsing):
+        """The parsed results of a batch; `parsing` is a list of results or of futures.
+
+        A worker that dies (out of memory, killed) breaks the whole pool: the files of
+        its chunk are then parsed again one per process, so that only the file that
+        kills its parser fails, and the pool is started afresh for the next batches.
+        """
+        if not isinstance(parsing, _InFlight):
+            return parsing
+        results = []
+        for chunk, future in parsing:
+            try:
+                results += future.result()
+            except BrokenProcessPool:
+                results += [_parse_alone(job) for job in chunk]
+                if self._executor is not None and getattr(self._executor, "_broken", False):
+                    self._executor.shutdown(wait=False)
+                    self._executor = self._new_pool()
+        return results
 
     def _apply_parsed(self, jobs, parsing, skipped) -> int:
-        """Write one parsed batch; `parsing` is a list of results or of futures of lists."""
-        if parsing and hasattr(parsing[0], "result"):
-            results = [result for future in parsing for result in future.result()]
-        else:
-            results = parsing
+        """Write one parsed batch."""
         self._apply(
             [
-                _Parsed(job[0], self._digests.pop(job[0]), result)
-                for job, result in zip(jobs, results, strict=True)
+                _Parsed(job[0], self._digests.pop(job[0]), result, body_html)
+                for job, (result, body_html) in zip(jobs, self._results(parsing), strict=True)
             ]
         )
         return len(jobs) + skipped
@@ -311,63 +379,79 @@ class Importer:
     # -- before parsing: skip what has not changed since the last import ---------
 
     def _prefilter(self, batch: list[Path]):
-        """Read and hash a batch; return the files to parse and how many were unchanged."""
+        """Read and hash a batch; return the files to parse and how many were unchanged.
+
+        An unchanged file still claims its webUrl for this run, and a file renamed
+        since the last import gets its new path recorded.
+        """
         read = []
+        max_bytes = self.limits.max_bytes
         for path in batch:
             name = str(path)
             try:
                 size = path.stat().st_size
-                if size > self.max_bytes:
-                    self._fail(itemfile.too_large_error(name, size, self.max_bytes))
+                if size > max_bytes:
+                    self._fail(itemfile.too_large_error(name, size, max_bytes))
                     continue
                 data = path.read_bytes()
             except OSError as exc:
                 self._fail(FileError(name, f"cannot read the file: {exc.strerror or exc}"))
                 continue
             read.append((name, data, hashlib.sha256(data).hexdigest()))
-        known = set(
-            Article.objects.filter(import_hash__in=[d for _, _, d in read]).values_list(
-                "import_hash", flat=True
-            )
-        )
+        known = {
+            digest: (pk, web_url, source_path)
+            for digest, pk, web_url, source_path in Article.objects.filter(
+                import_hash__in=[d for _, _, d in read]
+            ).values_list("import_hash", "pk", "web_url", "source_path")
+        }
         jobs = []
         skipped = 0
         for name, data, digest in read:
-            if digest in known:
-                self.report.unchanged += 1
-                self.report.actions.append(("unchanged", name))
-                skipped += 1
-            else:
+            if digest not in known:
                 self._digests[name] = digest
-                jobs.append((name, data, self.max_bytes, self.base_url))
+                jobs.append((name, data, self.limits, self.base_url, self.render_time_limit))
+                continue
+            skipped += 1
+            pk, web_url, source_path = known[digest]
+            if not self._claim_web_url(web_url, name):
+                continue
+            self.report.unchanged += 1
+            self.report.actions.append(("unchanged", name))
+            if source_path != name:
+                Article.objects.filter(pk=pk).update(source_path=name)
         return jobs, skipped + (len(batch) - len(read))
+
+    def _claim_web_url(self, web_url: str, path: str) -> bool:
+        """Record that `path` holds `web_url`; False (and the file failed) if another
+        file of this run already does."""
+        first = self._web_urls.setdefault(web_url, path)
+        if first == path:
+            return True
+        self._fail(
+            FileError(
+                path,
+                f"webUrl {web_url} is also the webUrl of {first}, earlier in this run",
+                expected="one file per webUrl (remove or merge one of the two)",
+            )
+        )
+        return False
 
     # -- writing a batch -----------------------------------------------------------
 
     def _apply(self, parsed: list[_Parsed]):
         good = []
         for entry in parsed:
-            if isinstance(entry.result, FileError):
-                self._fail(entry.result)
+            result = entry.result
+            if isinstance(result, FileError):
+                self._fail(result)
+            elif isinstance(result, Item) and not self._claim_web_url(result.web_url, entry.path):
+                pass
             else:
-                for warning in entry.result.warnings:
+                for warning in result.warnings:
                     self.report.warnings.append(f"{entry.path}: {warning}")
                 good.append(entry)
-        if not good:
-            return
-        # A web URL seen twice in one batch (two versions of a file) is applied in order.
-        rounds: list[list[_Parsed]] = [[]]
-        seen: set[str] = set()
-        for entry in good:
-            key = entry.result.web_url if isinstance(entry.result, Item) else None
-            if key is not None and key in seen:
-                rounds.append([])
-                seen = set()
-            if key is not None:
-                seen.add(key)
-            rounds[-1].append(entry)
-        for group in rounds:
-            self._apply_group(group)
+        if good:
+            self._apply_group(good)
 
     def _apply_group(self, group: list[_Parsed]):
         state = self._snapshot()
@@ -375,39 +459,41 @@ class Importer:
             with transaction.atomic():
                 self._write(group)
             return
-        except DatabaseError as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure: find the file that caused it
+            self._restore(state)
             if len(group) == 1:
-                self._restore(state)
                 self._retry_single(group[0], exc)
                 return
-        self._restore(state)
-        for entry in group:  # isolate the file the database refuses
+        for entry in group:  # isolate the file that fails
             state = self._snapshot()
             try:
                 with transaction.atomic():
                     self._write([entry])
-            except DatabaseError as exc:
+            except Exception as exc:  # noqa: BLE001 - fails this file alone
                 self._restore(state)
                 self._retry_single(entry, exc)
 
-    def _retry_single(self, entry: _Parsed, first_error: DatabaseError):
+    def _retry_single(self, entry: _Parsed, first_error: Exception):
         # A concurrent import may have created the same article, slug, provider or
         # topic a moment ago: a retry sees it and updates (or picks another slug)
         # instead of inserting. With several imports at once a file can lose more
         # than one race, so it gets a few tries.
         error = first_error
         for _ in range(CONFLICT_RETRIES):
-            if not _lost_a_race(error):
+            if not (isinstance(error, DatabaseError) and _lost_a_race(error)):
                 break
             state = self._snapshot()
             try:
                 with transaction.atomic():
                     self._write([entry])
                 return
-            except DatabaseError as exc:
+            except Exception as exc:  # noqa: BLE001 - judged by the loop
                 self._restore(state)
                 error = exc
-        self._fail(FileError(entry.path, f"the database refused it: {error}"))
+        if isinstance(error, DatabaseError):
+            self._fail(FileError(entry.path, f"the database refused it: {error}"))
+        else:
+            self._fail(_unexpected(entry.path, "written", error))
 
     def _snapshot(self):
         r = self.report
@@ -544,7 +630,10 @@ class Importer:
             topic.hashtags = tax.hashtags
             topic.images = tax.images
             topic.services = tax.services
-            topic.taxonomy_data = tax.data
+            # A tag file for the same concept keeps its part (see below), or the two
+            # files would overwrite each other on every run.
+            tag_part = {"tag": topic.taxonomy_data["tag"]} if "tag" in topic.taxonomy_data else {}
+            topic.taxonomy_data = {**tax.data, **tag_part}
         else:
             # A tag file for a concept that already has a topic file: the topic file
             # is the richer description; the tag only fills gaps.
@@ -601,7 +690,7 @@ class Importer:
                 article = Article(
                     provider=providers[item.provider_domain],
                     slug=slugs[entry.path],
-                    body_html=render_body(item.body),
+                    body_html=entry.body_html,
                     went_live_at=now if theirs["status"] == Article.Status.PUBLISHED else None,
                     **{name: _db_value(name, theirs[name]) for name in SCALAR_FIELDS},
                 )
@@ -629,7 +718,7 @@ class Importer:
             if "provider" in changed:
                 article.provider = providers[merged["provider"]]
             if "body" in changed:
-                article.body_html = render_body(article.body)
+                article.body_html = entry.body_html  # a changed body is the file's
             if article.status == Article.Status.PUBLISHED and article.went_live_at is None:
                 article.went_live_at = now
             self._stamp(article, entry, theirs, conflicts)

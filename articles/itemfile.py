@@ -392,18 +392,34 @@ _NO_KEY = object()
 def _compose(loader, *, single: bool, offset: int) -> list:
     """The documents of the stream as plain values; see the comment above. `offset` is
     the number of lines before the YAML text in the file, for the marks."""
+    # The hot loop of the import: names bound locally, the common events tested first.
+    get_event = loader.get_event
+    scalar_event, mapping_start, sequence_start = (
+        yaml.ScalarEvent,
+        yaml.MappingStartEvent,
+        yaml.SequenceStartEvent,
+    )
+    mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
     documents = []
     stack = []  # one frame per open collection: [container, key waiting for its value, mark]
     root = None
     while True:
-        event = loader.get_event()
+        event = get_event()
         kind = type(event)
-        if kind is yaml.ScalarEvent:
-            value = _scalar(event, offset)
+        if kind is scalar_event:
             mark = event.start_mark
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            is_mapping = kind is yaml.MappingStartEvent
-            if event.tag not in (None, _NON_SPECIFIC, _MAP if is_mapping else _SEQ):
+            if event.tag is None:
+                value = event.value
+                if event.implicit[0] and (not value or value[0] in _MAYBE_TYPED):
+                    value = _resolve_plain(value, mark, offset)
+            else:
+                value = _scalar(event, offset)
+        elif kind is mapping_start or kind is sequence_start:
+            is_mapping = kind is mapping_start
+            if event.tag is not None and event.tag not in (
+                _NON_SPECIFIC,
+                _MAP if is_mapping else _SEQ,
+            ):
                 raise _tag_not_allowed(event.tag, event.start_mark, offset)
             if len(stack) >= MAX_DEPTH:
                 raise _Invalid(
@@ -418,7 +434,7 @@ def _compose(loader, *, single: bool, offset: int) -> list:
                 container = []
             stack.append([container, _NO_KEY, event.start_mark])
             continue
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+        elif kind is mapping_end or kind is sequence_end:
             value, _, mark = stack.pop()
         elif kind is yaml.AliasEvent:
             raise _Invalid(
@@ -446,7 +462,7 @@ def _compose(loader, *, single: bool, offset: int) -> list:
             container.append(value)
         elif frame[1] is _NO_KEY:
             if isinstance(value, list | dict):
-                raise _Invalid("a key is a list or mapping", expected="text", **_mark(mark))
+                raise _Invalid("a key is a list or mapping", expected="text", **_mark(mark, offset))
             frame[1] = value
             frame[2] = mark
         else:
@@ -624,6 +640,7 @@ def _text(data, key, *, required=False, where="", max_length=None):
     value = str(value)
     if required and not value.strip():
         raise _Invalid(f"{where}{key} is empty", expected="text", **_at(data, key))
+    _refuse_control_characters(value, f"{where}{key}", data, key)
     if max_length is not None and len(value) > max_length:
         raise _Invalid(
             f"{where}{key} is {len(value):,} characters long",
@@ -631,6 +648,21 @@ def _text(data, key, *, required=False, where="", max_length=None):
             **_at(data, key),
         )
     return value
+
+
+# NUL and the other C0 controls but tab and line breaks: no text needs them, PostgreSQL
+# refuses NUL, and they garble pages and feeds (XML 1.0 forbids them).
+_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _refuse_control_characters(value: str, label: str, data, key):
+    found = _BAD_TEXT.search(value)
+    if found:
+        raise _Invalid(
+            f"{label} holds the control character U+{ord(found[0]):04X}",
+            expected="text without control characters",
+            **_at(data, key),
+        )
 
 
 def _int(data, key, *, minimum, where=""):
@@ -886,6 +918,7 @@ def _item(path, data, body, base_url, limits: Limits) -> Item:
     topic_names = []
     for topic in topics:
         name = str(topic).strip()
+        _refuse_control_characters(name, "a topic", data, "topics")
         if len(name) > MAX_TOPIC_NAME_LENGTH:
             raise _Invalid(
                 f"topic {_short(name)!r} is too long",

@@ -11,8 +11,9 @@ from urllib.parse import quote, urljoin, urlsplit
 
 ALLOWED_SCHEMES = ("http", "https")
 # An http(s) URL that needs no decoding or escaping: the common case, checked in one go.
+# (No brackets in the host and a port below 10000, so urlsplit() can only accept it.)
 _PLAIN_HTTP_URL = re.compile(
-    r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:[/?#][A-Za-z0-9:/?#\[\]@!$'()*+,;=%~._-]*)?"
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,4})?(?:[/?#][A-Za-z0-9:/?#\[\]@!$'()*+,;=%~._-]*)?"
 )
 
 
@@ -40,7 +41,7 @@ def clean_url(value: str, base_url: str = "") -> str | None:
     """
     if not isinstance(value, str):
         return None
-    if _PLAIN_HTTP_URL.fullmatch(value) and is_http_url(value):
+    if _PLAIN_HTTP_URL.fullmatch(value):
         return value
     value = html.unescape(value.strip())
     if not value:

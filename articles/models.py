@@ -24,7 +24,7 @@ from taggit.models import TagBase, TaggedItemBase
 from .caching import invalidate_public_pages
 from .itemfile import COVERAGE_FIELDS, IMAGE_FIELDS, PLAIN_FIELDS, iso_datetime, plain_values
 from .links import is_http_url
-from .rendering import markdown_to_safe_html
+from .rendering import RenderError, render_markdown
 
 SLUG_MAX_LENGTH = 200
 
@@ -380,7 +380,7 @@ class Article(models.Model):
             self.heat = None
         if not self.slug:
             self.slug = make_slug(self.published_at, self.title)
-        self.body_html = render_body(self.body)
+        self.body_html = self._rendered_body()
         if self.status == self.Status.PUBLISHED and self.went_live_at is None:
             self.went_live_at = timezone.now()
         super().save(*args, **kwargs)
@@ -407,8 +407,27 @@ class Article(models.Model):
             value = getattr(self, field)
             if value and not is_http_url(value):
                 errors[field] = "Only http:// and https:// URLs are allowed."
+        size = len(self.body.encode("utf-8"))
+        if size > settings.NEWSROOM_IMPORT_MAX_BODY_BYTES:
+            errors["body"] = (
+                f"The body is {size:,} bytes; at most "
+                f"{settings.NEWSROOM_IMPORT_MAX_BODY_BYTES:,} are allowed."
+            )
+        else:
+            try:
+                self._rendered_body()
+            except RenderError as exc:
+                errors["body"] = f"This Markdown cannot be shown: {exc}."
         if errors:
             raise ValidationError(errors)
+
+    def _rendered_body(self) -> str:
+        """The body as HTML, rendered once for clean() and save() alike."""
+        cached = getattr(self, "_body_rendering", None)
+        if cached is None or cached[0] != self.body:
+            cached = (self.body, render_body(self.body))
+            self._body_rendering = cached
+        return cached[1]
 
     def current_values(self) -> dict:
         """The article as `itemfile.Item.field_values()` would describe it.
@@ -640,4 +659,5 @@ def make_slug(published_at, title):
 
 
 def render_body(markdown_text):
-    return markdown_to_safe_html(markdown_text)
+    """Sanitised HTML of a body; raises RenderError where Markdown would recurse or run long."""
+    return render_markdown(markdown_text, time_limit=settings.NEWSROOM_RENDER_TIME_LIMIT)

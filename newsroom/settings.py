@@ -34,6 +34,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
+def env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}.")
+    return seconds
+
+
 DEBUG = env_bool("DJANGO_DEBUG")
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -252,6 +265,14 @@ else:
 # Newsroom's own settings.
 # Files larger than this are refused by the importer before they are parsed.
 NEWSROOM_IMPORT_MAX_BYTES = env_int("NEWSROOM_IMPORT_MAX_BYTES", 1024 * 1024)
+# What one imported file may hold (articles.itemfile.Limits; README "Bad input"). A file
+# beyond a limit fails with one line naming the setting.
+NEWSROOM_IMPORT_MAX_BODY_BYTES = env_int("NEWSROOM_IMPORT_MAX_BODY_BYTES", 256 * 1024)
+NEWSROOM_IMPORT_MAX_TOPICS = env_int("NEWSROOM_IMPORT_MAX_TOPICS", 50)
+NEWSROOM_IMPORT_MAX_IMAGES = env_int("NEWSROOM_IMPORT_MAX_IMAGES", 50)
+NEWSROOM_IMPORT_MAX_COVERAGE = env_int("NEWSROOM_IMPORT_MAX_COVERAGE", 200)
+# Seconds one Markdown body may take to render (articles/rendering.py); 0 turns it off.
+NEWSROOM_RENDER_TIME_LIMIT = env_seconds("NEWSROOM_RENDER_TIME_LIMIT", 2.0)
 # Relative URLs in imported files (e.g. "/assets/images/...") are resolved against
 # the site the files come from.
 NEWSROOM_SOURCE_BASE_URL = os.environ.get(

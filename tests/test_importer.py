@@ -360,9 +360,20 @@ def test_the_whole_corpus_imports_except_the_one_broken_file(corpus):
     code, out, err = run_import(corpus)
     assert code == 1
     failed = [line for line in err.splitlines() if line.startswith("failed: ")]
-    assert len(failed) == 1
-    assert "2020-12-01-project-innereye" in failed[0] and "no closing '---'" in failed[0]
+    broken = [line for line in failed if "2020-12-01-project-innereye" in line]
+    assert len(broken) == 1 and "no closing '---'" in broken[0]
+    # The other failures are second files with a webUrl already read in this run (the
+    # corpus holds some items at two versions): each names the earlier file.
+    duplicates = [line for line in failed if line not in broken]
+    assert duplicates and all(
+        "is also the webUrl of" in line and "earlier in this run" in line for line in duplicates
+    )
     assert "Traceback" not in out + err
+    # Runs again change nothing: no item flips between its two versions. (The second
+    # run may still file a tag file's part under the topic the topic file described.)
+    run_import(corpus)
+    code, out, _ = run_import(corpus)
+    assert " 0 created, 0 updated" in out, out
     news = [p for p in (corpus / "news").glob("*.md") if "project-innereye" not in p.name]
     assert len(news) == 144
     web_urls = set(Article.objects.values_list("web_url", flat=True))

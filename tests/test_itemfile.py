@@ -275,7 +275,11 @@ def test_javascript_url_in_an_image_is_dropped_not_stored():
         ("  - AI in Robotics", "  - {a: 1}", "topics is not a list"),
         ("  name: TechWire", "  name: [x]", "provider.name is a list"),
         ("publishedDateTime: 2026-03-02T09:15:00Z", "publishedDateTime: someday", "not a date"),
-        ("publishedDateTime: 2026-03-02T09:15:00Z", "publishedDateTime: 2026-13-45", "is not a date"),
+        (
+            "publishedDateTime: 2026-03-02T09:15:00Z",
+            "publishedDateTime: 2026-13-45",
+            "is not a date",
+        ),
         (
             "publishedDateTime: 2026-03-02T09:15:00Z",
             'publishedDateTime: "2026-13-45"',

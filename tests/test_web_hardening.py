@@ -541,6 +541,17 @@ def test_a_non_integer_setting_names_the_variable_and_the_value(monkeypatch, nam
     assert name in str(error.value) and repr(value) in str(error.value)
 
 
+@pytest.mark.parametrize("value", ["two", "-1", "inf", "nan"])
+def test_a_bad_render_time_limit_names_the_variable(monkeypatch, value):
+    with pytest.raises(ImproperlyConfigured) as error:
+        load_settings(monkeypatch, NEWSROOM_RENDER_TIME_LIMIT=value)
+    assert "NEWSROOM_RENDER_TIME_LIMIT" in str(error.value) and repr(value) in str(error.value)
+    assert (
+        load_settings(monkeypatch, NEWSROOM_RENDER_TIME_LIMIT="0.5").NEWSROOM_RENDER_TIME_LIMIT
+        == 0.5
+    )
+
+
 def test_integer_settings_read_whole_numbers_and_defaults(monkeypatch):
     configured = load_settings(
         monkeypatch, AXES_FAILURE_LIMIT=" 10 ", NEWSROOM_IMPORT_MAX_BYTES="2048"

@@ -294,7 +294,8 @@ class Importer:
             # failed and why; its counts stay those of the batches it committed.
             self._record_failure(exc)
             raise
-        logger.info(
+        # Debug level: the command prints the same summary, and the ImportRun keeps it.
+        logger.debug(
             "import %s: %s (%d files)%s",
             run.pk if run else "dry-run",
             report.summary(),

@@ -290,13 +290,13 @@ class Article(models.Model):
     quality = models.IntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(0)],
+        validators=[MinValueValidator(0, "Quality must be 0 or more.")],
         help_text="Editorial score, 0 or more (no upper limit). Empty if unknown.",
     )
     heat = models.IntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(-1)],
+        validators=[MinValueValidator(-1, "Heat must be -1 (unknown) or more.")],
         help_text="Trending score. Empty (or -1 in files) means unknown.",
     )
     status = models.CharField(
@@ -398,15 +398,8 @@ class Article(models.Model):
         )
 
     def clean(self):
+        # Quality, heat and the URLs are checked by their fields' validators.
         errors = {}
-        if self.quality is not None and self.quality < 0:
-            errors["quality"] = "Quality must be 0 or more."
-        if self.heat is not None and self.heat < -1:
-            errors["heat"] = "Heat must be -1 (unknown) or more."
-        for field in ("web_url", "original_url", "amp_web_url", "cdn_amp_web_url"):
-            value = getattr(self, field)
-            if value and not is_http_url(value):
-                errors[field] = "Only http:// and https:// URLs are allowed."
         size = len(self.body.encode("utf-8"))
         if size > settings.NEWSROOM_IMPORT_MAX_BODY_BYTES:
             errors["body"] = (
@@ -517,7 +510,9 @@ class RelatedCoverage(models.Model):
     type = models.CharField(max_length=50, blank=True, default="article")
     provider_name = models.CharField(max_length=200, blank=True)
     provider_domain = models.CharField(max_length=253, blank=True)
-    quality = models.IntegerField(null=True, blank=True, validators=[MinValueValidator(0)])
+    quality = models.IntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0, "Quality must be 0 or more.")]
+    )
     images = models.JSONField(
         default=list, blank=True, help_text="A list of {url, width, height, isCached}."
     )

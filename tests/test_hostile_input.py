@@ -317,3 +317,40 @@ def test_a_file_that_kills_its_parser_process_fails_alone(monkeypatch, tmp_path)
     assert [f["path"] for f in report.failures] == [str(tmp_path / "poison.md")]
     assert "the parser process died" in report.failures[0]["error"]
     assert report.created == 6 and Article.objects.count() == 6
+
+
+# -- what the run records ------------------------------------------------------------------
+
+
+def test_the_run_records_the_command_asked_for_not_sys_argv(tmp_path):
+    write(tmp_path, "a b.md", item_text(1))
+    run_import(tmp_path / "a b.md", workers=1, dry_run=False)
+    from articles.models import ImportRun
+
+    assert ImportRun.objects.get().command == f"import_yaml --workers 1 '{tmp_path / 'a b.md'}'"
+
+
+def test_full_clean_reports_each_error_once(tmp_path):
+    write(tmp_path, "good.md", item_text(1))
+    run_import(tmp_path)
+    article = Article.objects.get()
+    article.quality, article.web_url = -5, "javascript:alert(1)"
+    with pytest.raises(ValidationError) as caught:
+        article.full_clean()
+    errors = caught.value.message_dict
+    assert len(errors["quality"]) == 1 and len(errors["web_url"]) == 1
+
+
+def test_the_format_limits_are_the_columns_sizes():
+    from articles.models import ArticleImage, Provider, RelatedCoverage
+
+    assert itemfile.MAX_TITLE_LENGTH == Article._meta.get_field("title").max_length
+    assert itemfile.MAX_TITLE_LENGTH == RelatedCoverage._meta.get_field("title").max_length
+    assert itemfile.MAX_TITLE_LENGTH == ArticleImage._meta.get_field("title").max_length
+    assert itemfile.MAX_URL_LENGTH == Article._meta.get_field("web_url").max_length
+    assert itemfile.MAX_URL_LENGTH == RelatedCoverage._meta.get_field("url").max_length
+    assert itemfile.MAX_TOPIC_NAME_LENGTH == Topic._meta.get_field("name").max_length
+    assert itemfile.MAX_SLUG_LENGTH == Topic._meta.get_field("slug").max_length
+    assert Provider._meta.get_field("domain").max_length == 253
+    # PostgreSQL's integer: what the quality, heat, width and height columns hold.
+    assert itemfile.MAX_INT == 2**31 - 1

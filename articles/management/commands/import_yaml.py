@@ -3,8 +3,8 @@
 Thin: arguments, progress and the summary. The work is in articles.importer.
 """
 
+import shlex
 import signal
-import sys
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from articles.importer import Importer, Terminated, failure_reason
 
 PROGRESS_MIN_FILES = 200
+DEFAULT_BATCH_SIZE = 250
 
 
 class Command(BaseCommand):
@@ -33,7 +34,10 @@ class Command(BaseCommand):
             "write nothing (not even the ImportRun record).",
         )
         parser.add_argument(
-            "--batch-size", type=int, default=250, help="Files per transaction (default 250)."
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            help=f"Files per transaction (default {DEFAULT_BATCH_SIZE}).",
         )
         parser.add_argument(
             "--workers",
@@ -52,7 +56,7 @@ class Command(BaseCommand):
             dry_run=options["dry_run"],
             batch_size=options["batch_size"],
             workers=options["workers"],
-            command=" ".join(["import_yaml", *sys.argv[2:]]) if sys.argv[1:2] else "import_yaml",
+            command=_command_line(options),
             progress=self._progress if show_progress else None,
         )
         self._progress_shown = False
@@ -133,3 +137,16 @@ class _sigterm_raises:
 def _short(value, limit=60):
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _command_line(options) -> str:
+    """What was asked, as a command line, for the ImportRun (built from the options, not
+    sys.argv, which under call_command or a web server is some other program's)."""
+    words = ["import_yaml"]
+    if options["dry_run"]:
+        words.append("--dry-run")
+    if options["batch_size"] != DEFAULT_BATCH_SIZE:
+        words += ["--batch-size", str(options["batch_size"])]
+    if options["workers"] is not None:
+        words += ["--workers", str(options["workers"])]
+    return shlex.join([*words, *options["paths"]])

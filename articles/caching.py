@@ -11,13 +11,18 @@ a change is seen by every worker at once; with the default per-process memory ca
 other processes notice only when their copy expires (PAGE_CACHE_SECONDS), so run
 production with Redis.
 
-Switches (environment, or the Django setting of the same name, which wins):
-NEWSROOM_PAGE_CACHE=0 turns the page cache off; NEWSROOM_PAGE_CACHE_SECONDS and
-NEWSROOM_PAGE_MAX_AGE set how long a page is kept here and in browsers/proxies.
+Settings (read from the environment once, by newsroom/settings.py, which refuses a
+bad value at start-up): NEWSROOM_PAGE_CACHE=0 turns the page cache off;
+NEWSROOM_PAGE_CACHE_SECONDS and NEWSROOM_PAGE_MAX_AGE set how long a page is kept
+here and in browsers/proxies.
+
+Only changes to what readers see invalidate: the articles and the rows shown with
+them (images, coverage, topic links, related stories), topics and outlets. The
+import's own bookkeeping (ImportRun) does not; the importer invalidates once for
+the rows it writes in bulk.
 """
 
 import hashlib
-import os
 import time
 from functools import wraps
 
@@ -32,23 +37,19 @@ GENERATION_KEY = "public-pages:generation"
 KEY_PREFIX = "public-page:"
 
 
-def _setting(name, default):
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name) or default
-    return value
-
-
 def cache_enabled() -> bool:
-    return str(_setting("NEWSROOM_PAGE_CACHE", "1")).lower() not in {"0", "false", "no", "off"}
+    enabled = settings.NEWSROOM_PAGE_CACHE
+    if isinstance(enabled, str):  # as a test or a settings file may set it: "0" is off
+        return enabled.strip().lower() not in {"0", "false", "no", "off"}
+    return bool(enabled)
 
 
 def page_cache_seconds() -> int:
-    return int(_setting("NEWSROOM_PAGE_CACHE_SECONDS", 300))
+    return settings.NEWSROOM_PAGE_CACHE_SECONDS
 
 
 def browser_max_age() -> int:
-    return int(_setting("NEWSROOM_PAGE_MAX_AGE", 60))
+    return settings.NEWSROOM_PAGE_MAX_AGE
 
 
 def current_generation():
@@ -133,21 +134,20 @@ def _conditional(request, response):
     )
 
 
+def shown_models():
+    """The models whose rows the public pages show: a change to one invalidates."""
+    from .models import Article, ArticleImage, Provider, RelatedCoverage, TaggedTopic, Topic
+
+    return (Article, ArticleImage, RelatedCoverage, Provider, Topic, TaggedTopic)
+
+
 def connect_signals():
     """Invalidate on every change to what the public pages show (called from apps.py)."""
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
-    from .models import (
-        Article,
-        ArticleImage,
-        ImportRun,
-        Provider,
-        RelatedCoverage,
-        TaggedTopic,
-        Topic,
-    )
+    from .models import Article, TaggedTopic
 
-    for model in (Article, ArticleImage, RelatedCoverage, Provider, Topic, TaggedTopic, ImportRun):
+    for model in shown_models():
         post_save.connect(_on_change, sender=model, dispatch_uid=f"pages-save-{model.__name__}")
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"pages-del-{model.__name__}")
     # taggit's add()/remove()/clear() write TaggedTopic rows in bulk and send m2m_changed.

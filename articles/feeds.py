@@ -14,6 +14,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 
 from . import public, ranking
+from .addresses import article_url
 from .models import Topic
 
 FEED_SIZE = 30
@@ -42,7 +43,7 @@ class LatestFeed(Feed):
         return escape(item.excerpt)
 
     def item_link(self, item):
-        return public.article_url(item)
+        return article_url(item)
 
     def item_pubdate(self, item):
         return item.published_at

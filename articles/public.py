@@ -7,9 +7,12 @@ of queries, whatever the page size, and paging never counts rows: a COUNT over t
 whole table would make every page slower as the site grows.
 
 Without a page cache, building and compiling queries through the ORM cost more than
-running them, so the hot paths avoid it: a StoryList keeps its compiled SQL per page,
-and the small fixed-shape reads (topics and images of a page's articles, coverage,
-related stories, the masthead's topics) are written once in SQL (`fixed_query`).
+running them, so the hot paths avoid it: a StoryList keeps the SQL text it compiled
+per page, and the small fixed-shape reads (topics and images of a page's articles,
+coverage, related stories, the masthead's topics) are written once in SQL
+(`fixed_query`). Where SQL says what readers may see, it is `published()` compiled
+(`visible_condition()`), with its parameters taken afresh on every call: the rule may
+depend on the moment (scheduled publishing), so none of its values is ever kept.
 Rows come back as plain tuples and dicts, not model instances. docs/benchmarks.md
 has the measurements.
 """
@@ -21,15 +24,16 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, models, router
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from . import ranking
+from .addresses import article_address, article_path, provider_url, topic_url
 from .links import is_http_url
 from .models import Article, ArticleImage, Provider, RelatedCoverage, TaggedTopic, Topic
 
@@ -52,6 +56,7 @@ LISTING_FIELDS = (
 
 
 def published():
+    """What readers may see: `Article.objects.published()`, the one rule."""
     return Article.objects.published()
 
 
@@ -82,52 +87,6 @@ class ImageRef(NamedTuple):
     title: str
 
 
-# Stored slugs and domains are not trusted to fit the URL patterns: only the admin's
-# forms check them, and old imports or direct edits can leave a topic slug like
-# "ai agents" or an empty domain. Such a topic or outlet has no page, so these give
-# "" and the templates show its name without a link (the masthead leaves it out),
-# instead of every page that mentions it failing with NoReverseMatch.
-
-
-@lru_cache(maxsize=4096)
-def topic_url(slug):
-    """The topic page's path, or "" when `slug` cannot be part of a URL."""
-    # Memoised: a page shows the same few topics many times, and reverse() is slow.
-    try:
-        return reverse("articles:topic", kwargs={"slug": slug})
-    except NoReverseMatch:
-        return ""
-
-
-@lru_cache(maxsize=4096)
-def provider_url(domain):
-    """The outlet page's path, or "" when `domain` cannot be part of a URL."""
-    try:
-        return reverse("articles:provider", kwargs={"domain": domain})
-    except NoReverseMatch:
-        return ""
-
-
-def article_url(article):
-    """`article.get_absolute_url()`, memoised."""
-    return article_address(article.slug, article.published_at)
-
-
-def article_address(slug, published_at):
-    """The article page's path for an article's slug and date (no model instance)."""
-    date = timezone.localtime(published_at)
-    return _article_url(date.year, date.month, date.day, slug)
-
-
-@lru_cache(maxsize=8192)
-def _article_url(year, month, day, slug):
-    # The same address as Article.get_absolute_url() (a test holds them equal),
-    # memoised like the others: reverse() is half the cost of building a card.
-    return reverse(
-        "articles:detail", kwargs={"year": year, "month": month, "day": day, "slug": slug}
-    )
-
-
 def attach_topics_and_images(articles):
     """Set `article.topic_refs` and `article.image_refs` (file order): two queries."""
     topics, images = topics_and_images([article.pk for article in articles])
@@ -155,11 +114,12 @@ def topics_and_images(ids):
 # Every public page runs a few of these small queries. Building and compiling one
 # through the ORM costs 0.5-1 ms, several times what the database takes to answer it,
 # and without a page cache that was half of a page's time. So they are written out
-# once here, with the tables' names from the models. None of them decides what
+# once here, with the tables' names from the models. None of them spells out what
 # readers may see: they read what belongs to articles a published() query returned
-# (topics, images, coverage; related stories are checked with the published status),
-# and the topic tree. The rest stays in the ORM, where filters and orderings are
-# composed. `{ids}` stands for one placeholder per id (see fixed_query()).
+# (topics, images, coverage) and the topic tree, and the related stories query embeds
+# published() itself, compiled (`visible_condition()`). The rest stays in the ORM,
+# where filters and orderings are composed. `{ids}` stands for one placeholder per id
+# (see fixed_query()).
 
 _TOPIC_LINKS_SQL = (
     "SELECT link.content_object_id, topic.name, topic.slug"
@@ -192,21 +152,74 @@ _COVERAGE_SQL = (
     " WHERE article_id IN ({ids})"
     " ORDER BY position, id"
 )
-# An article's published related stories, newest first. The link rows lead (CROSS
-# JOIN fixes that order on SQLite, which has no statistics and otherwise walked every
-# published article looking for the two linked ones); the status test is the
-# published() rule, given as a parameter.
+_ARTICLES = Article._meta.db_table
+# An article's related stories that readers may see, newest first. The link rows lead
+# (CROSS JOIN fixes that order on SQLite, which has no statistics and otherwise walked
+# every published article looking for the two linked ones). The story table keeps its
+# own name, as in the ORM's SQL, so that `{visible}` (published(), compiled afresh per
+# call) and `{order}` (ranking.LATEST_ORDER, compiled once) name its columns.
 _RELATED_SQL = (
-    "SELECT story.title, story.slug, story.published_at, provider.name, provider.domain"
+    f"SELECT {_ARTICLES}.title, {_ARTICLES}.slug, {_ARTICLES}.published_at,"
+    " provider.name, provider.domain"
     f" FROM {_related.m2m_db_table()} link"
-    f" CROSS JOIN {Article._meta.db_table} story"
+    f" CROSS JOIN {_ARTICLES}"
     f" CROSS JOIN {Provider._meta.db_table} provider"
     f" WHERE link.{_related.m2m_column_name()} IN ({{ids}})"
-    f" AND story.id = link.{_related.m2m_reverse_name()}"
-    " AND story.status = %s"
-    " AND provider.id = story.provider_id"
-    " ORDER BY story.published_at DESC, story.id DESC"
+    f" AND {_ARTICLES}.id = link.{_related.m2m_reverse_name()}"
+    f" AND provider.id = {_ARTICLES}.provider_id"
+    " AND ({visible})"
+    " ORDER BY {order}"
 )
+
+
+def visible_condition(alias):
+    """`published()` as an SQL condition on the article table (by its own name, not
+    an alias) and its parameters, compiled now for database `alias`.
+
+    Compiled on every call, never kept: what readers may see can depend on the
+    moment. About 0.1 ms; the rule must be a condition on the article row alone.
+    """
+    query = published().query
+    if any(name != _ARTICLES for name in query.alias_map):
+        raise NotImplementedError(
+            "published() must be a condition on the article row itself: "
+            "the related stories' SQL embeds it without its joins"
+        )
+    return _where_sql(query, alias)
+
+
+def _where_sql(query, alias):
+    """The WHERE clause of `query` as (SQL, parameters), compiled for `alias`."""
+    try:
+        sql, params = query.get_compiler(alias).compile(query.where)
+    except FullResultSet:  # no condition at all
+        return "1 = 1", ()
+    except EmptyResultSet:  # .none()
+        return "1 = 0", ()
+    return sql, tuple(params)
+
+
+@lru_cache(maxsize=16)
+def _order_sql(alias, ordering):
+    """`ordering` (a ranking order) on the article table, as SQL for database `alias`."""
+    query = Article.objects.all().query
+    compiler = query.get_compiler(alias)
+    parts = []
+    for expression in ordering:
+        sql, params = compiler.compile(expression.resolve_expression(query))
+        if params:
+            raise NotImplementedError("ranking orders by columns, without parameters")
+        parts.append(sql)
+    return ", ".join(parts)
+
+
+def related_stories(article_ids):
+    """The related stories readers may see of the articles `article_ids`, newest
+    first, as (title, slug, published_at, provider name, provider domain) rows."""
+    alias = router.db_for_read(Article)
+    visible, params = visible_condition(alias)
+    sql = _RELATED_SQL.replace("{order}", _order_sql(alias, ranking.LATEST_ORDER))
+    return fixed_query(Article, sql.replace("{visible}", visible), article_ids, params)
 
 
 def _db_datetime(value):
@@ -220,7 +233,7 @@ def fixed_query(model, sql, ids=(), params=()):
     """The rows of `sql` (`{ids}` stands for one placeholder per id, followed by
     `params`), read from the database the router reads `model` from."""
     if "{ids}" in sql:
-        sql = sql.format(ids=", ".join(["%s"] * len(ids)))
+        sql = sql.replace("{ids}", ", ".join(["%s"] * len(ids)))
     with connections[router.db_for_read(model)].cursor() as cursor:
         cursor.execute(sql, [*ids, *params])
         return cursor.fetchall()
@@ -277,9 +290,8 @@ def detail(queryset, **lookup):
             RelatedCoverage, _COVERAGE_SQL, [article.pk]
         )
     ]
-    related = fixed_query(Article, _RELATED_SQL, [article.pk], [Article.Status.PUBLISHED.value])
     article.related_list = []
-    for title, slug, published_at, name, domain in related:
+    for title, slug, published_at, name, domain in related_stories([article.pk]):
         published_at = _db_datetime(published_at)
         story = RelatedStory(
             title, article_address(slug, published_at), name or domain, published_at
@@ -437,7 +449,7 @@ def _card(
     if len(excerpt) > EXCERPT_LENGTH:
         excerpt = excerpt[: EXCERPT_LENGTH - 1].rstrip() + "…"
     return Card(
-        url=_article_url(date.year, date.month, date.day, slug),
+        url=article_path(date.year, date.month, date.day, slug),
         title=title,
         excerpt=excerpt,
         provider_name=provider_name,
@@ -552,11 +564,18 @@ class StoryList:
     """Which published stories a list shows (all, a topic's, an outlet's), in which order.
 
     `queryset()` builds it with the ORM, from the same rules as everything else
-    (`published()`, `in_topic()`, `ranking`). `rows()` runs it with its SQL compiled
-    once per process for each page: building and compiling this query through the ORM
-    took longer than running it, on every request. Like a prepared statement, only the
-    SQL text is kept (a StoryList is hashable, so it can be the key); the rows always
-    come fresh from the database.
+    (`published()`, `in_topic()`, `ranking`). `rows()` runs it with its SQL text
+    compiled once per process for each page: building and compiling this query
+    through the ORM took longer than running it, on every request.
+
+    Like a prepared statement, only the SQL text is kept, with the parameters of the
+    list's own parts (topic, outlet, minimum heat), which its fields fix (a StoryList
+    is hashable: it is part of the key). The visibility rule's parameters come from
+    `published()` on every call, since they can depend on the moment (an article
+    scheduled for 9:00 is in the list from 9:00), and the rows always come fresh from
+    the database. A list whose compiled parameters do not have that shape (none
+    today; see `_compiled_rows_query`) is compiled on every call instead: slower,
+    never stale.
     """
 
     view: str = ranking.TOP
@@ -564,8 +583,10 @@ class StoryList:
     provider_id: int | None = None
     minimum_heat: int | None = None
 
-    def queryset(self):
-        articles = published()
+    def queryset(self, articles=None):
+        """The list as a queryset, built from `articles` (a fresh `published()` if None)."""
+        if articles is None:
+            articles = published()
         if self.topic_id is not None:
             articles = in_topic(articles, self.topic_id)
         if self.provider_id is not None:
@@ -576,24 +597,51 @@ class StoryList:
 
     def rows(self, fields, start, stop):
         """Rows `start:stop` of the list as {field: value} dicts, like `values(*fields)`."""
+        fields = tuple(fields)
         alias = router.db_for_read(Article)
-        sql, params = _compiled_rows_query(self, tuple(fields), start, stop, alias)
+        visible, params = _where_sql(published().query, alias)
+        compiled = _compiled_rows_query(self, fields, start, stop, alias, visible)
+        if compiled is None:
+            sql, params = _rows_sql(self.queryset(), fields, start, stop, alias)
+        else:
+            sql, own_params = compiled
+            params = (*params, *own_params)
         with connections[alias].cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
-        columns = list(zip(fields, _row_converters(tuple(fields)), strict=True))
+        columns = list(zip(fields, _row_converters(fields), strict=True))
         return [
             {name: to_python(value) for (name, to_python), value in zip(columns, row, strict=True)}
             for row in found
         ]
 
 
-@lru_cache(maxsize=1024)
-def _compiled_rows_query(stories, fields, start, stop, alias):
+def _rows_sql(queryset, fields, start, stop, alias):
     # values_list() selects the columns in the order of `fields` (a test holds rows()
     # equal to the ORM's values()).
-    queryset = stories.queryset().values_list(*fields)[start:stop]
-    return queryset.query.get_compiler(alias).as_sql()
+    return queryset.values_list(*fields)[start:stop].query.get_compiler(alias).as_sql()
+
+
+@lru_cache(maxsize=1024)
+def _compiled_rows_query(stories, fields, start, stop, alias, visible):
+    """(SQL text, the list's own parameters) of rows `start:stop` of `stories`, or None.
+
+    `visible` is published()'s condition as SQL (its text is part of the key, in case
+    the rule changes shape). The compiled parameters must begin with the visibility
+    rule's, as they do when the ORM puts published()'s filter first in the WHERE
+    clause, and the rest must come out the same from two compilations (nothing but
+    the visibility may change with the moment); otherwise None: not kept.
+    """
+    compiled = []
+    for _ in range(2):
+        base = published()
+        condition, condition_params = _where_sql(base.query, alias)
+        sql, params = _rows_sql(stories.queryset(base), fields, start, stop, alias)
+        count = len(condition_params)
+        if condition != visible or tuple(params[:count]) != condition_params:
+            return None
+        compiled.append((sql, tuple(params[count:])))
+    return compiled[0] if compiled[0] == compiled[1] else None
 
 
 @lru_cache(maxsize=64)

@@ -3,21 +3,24 @@
 "Top" puts the hottest stories first, then the best ones, then the newest. Heat and
 quality may be unknown (NULL); unknown always sorts after every known score, on every
 database (SQLite and PostgreSQL disagree about where NULLs go unless told).
+
+"Latest" (`LATEST_ORDER`) is the newest first: the lists' Latest tab, the feeds, the
+API, the sitemap, search results of equal rank and an article's related stories.
 """
 
 from django.db.models import F
 
 TOP = "top"
 LATEST = "latest"
+# The source's own date, newest first; the id keeps equal dates in a stable order.
+LATEST_ORDER = (F("published_at").desc(), F("id").desc())
 ORDERINGS = {
     TOP: (
         F("heat").desc(nulls_last=True),
         F("quality").desc(nulls_last=True),
-        F("published_at").desc(),
-        F("id").desc(),
+        *LATEST_ORDER,
     ),
-    # The source's own date, newest first; the id keeps equal dates in a stable order.
-    LATEST: (F("published_at").desc(), F("id").desc()),
+    LATEST: LATEST_ORDER,
 }
 VIEWS = ((TOP, "Top"), (LATEST, "Latest"))
 
@@ -27,9 +30,6 @@ def order(queryset, view=TOP):
     return queryset.order_by(*ORDERINGS[view])
 
 
-def top(queryset):
-    return order(queryset, TOP)
-
-
 def latest(queryset):
-    return order(queryset, LATEST)
+    """`queryset`, newest first."""
+    return queryset.order_by(*LATEST_ORDER)

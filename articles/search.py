@@ -7,12 +7,15 @@ SearchRank orders by relevance.
 
 On SQLite there is no full-text index worth the setup, so the fallback is plain and
 predictable: every word of the query must appear in the title, excerpt or body
-(case-insensitive), newest first.
+(case-insensitive), newest first: `ranking.LATEST_ORDER`, which on PostgreSQL orders
+the matches of equal rank.
 """
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
 from django.db.models import F, Q, QuerySet
+
+from . import ranking
 
 # The text search configuration the trigger uses to build the vector; a query must
 # be parsed with the same one or stemmed words would not match.
@@ -51,7 +54,7 @@ def _postgres_search(queryset: QuerySet, query: str) -> QuerySet:
     return (
         queryset.filter(search_vector=ts_query)
         .annotate(rank=SearchRank(F("search_vector"), ts_query))
-        .order_by("-rank", "-published_at", "-id")
+        .order_by(F("rank").desc(), *ranking.LATEST_ORDER)
     )
 
 
@@ -63,4 +66,4 @@ def _fallback_search(queryset: QuerySet, query: str) -> QuerySet:
     condition = Q()
     for term in terms:
         condition &= Q(title__icontains=term) | Q(excerpt__icontains=term) | Q(body__icontains=term)
-    return queryset.filter(condition).order_by("-published_at", "-id")
+    return ranking.latest(queryset.filter(condition))

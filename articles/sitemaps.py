@@ -4,7 +4,7 @@ from django.contrib.sitemaps import Sitemap
 from django.db.models import Max
 from django.urls import reverse
 
-from . import public
+from . import public, ranking
 from .models import Topic
 
 
@@ -14,11 +14,7 @@ class ArticleSitemap(Sitemap):
     limit = 10_000
 
     def items(self):
-        return (
-            public.published()
-            .only("slug", "published_at", "updated_at")
-            .order_by("-published_at", "-id")
-        )
+        return ranking.latest(public.published().only("slug", "published_at", "updated_at"))
 
     def lastmod(self, article):
         return article.updated_at

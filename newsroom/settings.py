@@ -261,6 +261,12 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The public page cache (articles/caching.py): NEWSROOM_PAGE_CACHE=0 turns it off; how
+# long a rendered page is kept (a change readers would see forgets it sooner), and the
+# Cache-Control max-age browsers and proxies are told.
+NEWSROOM_PAGE_CACHE = env_bool("NEWSROOM_PAGE_CACHE", True)
+NEWSROOM_PAGE_CACHE_SECONDS = env_int("NEWSROOM_PAGE_CACHE_SECONDS", 300)
+NEWSROOM_PAGE_MAX_AGE = env_int("NEWSROOM_PAGE_MAX_AGE", 60)
 
 # Newsroom's own settings.
 # Files larger than this are refused by the importer before they are parsed.

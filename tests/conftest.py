@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -18,6 +19,24 @@ def corpus():
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def page_cache_off(settings):
+    """Fresh renders: the public page cache off, and emptied. Modules about pages use
+    it for every test (`pytest.mark.usefixtures`); the cache's own tests turn it on."""
+    settings.NEWSROOM_PAGE_CACHE = False
+    cache.clear()
+
+
+@pytest.fixture
+def editor(client):
+    """A member of the Editors group, signed in to the admin through `client`."""
+    from tests.admin_support import make_staff
+
+    user = make_staff("eddie", group="Editors")
+    client.force_login(user)
+    return user
 
 
 def pytest_configure(config):

@@ -10,6 +10,11 @@ from articles.models import Article, ArticleImage, Provider, RelatedCoverage, To
 _seq = itertools.count(1)
 
 
+def hours_ago(hours):
+    """The moment `hours` hours before now (aware)."""
+    return timezone.now() - dt.timedelta(hours=hours)
+
+
 def make_provider(domain=None, name=None, **fields):
     n = next(_seq)
     domain = domain or f"outlet{n}.example"

@@ -21,18 +21,10 @@ from tests.admin_support import (
     changelist_row_prefix,
     changelist_url,
     form_data,
-    make_staff,
 )
 from tests.factories import make_article, make_coverage, make_provider, make_topic
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def editor(client):
-    user = make_staff("eddie", group="Editors")
-    client.force_login(user)
-    return user
 
 
 def _changelist_queries(client, params=""):

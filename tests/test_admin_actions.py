@@ -3,19 +3,13 @@
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.messages import get_messages
+from django.test import Client
 
 from articles.models import Article
-from tests.admin_support import changelist_url, make_staff
+from tests.admin_support import changelist_url
 from tests.factories import make_article, make_topic
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def editor(client):
-    user = make_staff("eddie", group="Editors")
-    client.force_login(user)
-    return user
 
 
 def run_action(client, action, articles, **values):
@@ -122,6 +116,21 @@ def test_add_and_remove_topic(editor, client):
     ]
     assert not Article.objects.filter(topics=vision).exists()
     assert history(tagged) == ["Removed topic “Vision”."]
+
+
+@pytest.mark.parametrize("action", ["add_topic", "remove_topic"])
+def test_topic_actions_forget_the_cached_public_pages(editor, client, settings, action):
+    """Both write link rows in bulk (no m2m signal): the QuerySet method invalidates."""
+    settings.NEWSROOM_PAGE_CACHE = True
+    vision = make_topic("Vision", slug="vision")
+    article = make_article("Seeing machines", topics=[vision] if action == "remove_topic" else [])
+    reader = Client()
+    before = "/topics/vision/" in reader.get("/").content.decode()  # now cached
+
+    run_action(client, action, [article], topic=vision.pk)
+
+    after = "/topics/vision/" in reader.get("/").content.decode()
+    assert (before, after) == ((False, True) if action == "add_topic" else (True, False))
 
 
 def test_action_form_offers_values_and_topics(editor, client):

@@ -3,16 +3,14 @@
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from articles.models import Article
 
-from .factories import make_article, make_provider, make_topic
+from .factories import hours_ago, make_article, make_provider, make_topic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache_off")]
 
 ITEM_KEYS = {
     "path",
@@ -32,16 +30,6 @@ ITEM_KEYS = {
     "categories",
     "topics",
 }
-
-
-@pytest.fixture(autouse=True)
-def _page_cache_off(settings):
-    settings.NEWSROOM_PAGE_CACHE = "0"
-    cache.clear()
-
-
-def _ago(hours):
-    return timezone.now() - dt.timedelta(hours=hours)
 
 
 def test_shape_of_the_list_and_of_an_item(client):
@@ -105,7 +93,7 @@ def test_unknown_amp_urls_and_heat_are_null(client):
 
 def test_paging_newest_first_twenty_a_page_without_a_page_cap(client):
     for n in range(205):
-        make_article(f"Story {n:03d}", published_at=_ago(n + 1), images=0)
+        make_article(f"Story {n:03d}", published_at=hours_ago(n + 1), images=0)
     first = client.get("/api/news/").json()
     assert [i["title"] for i in first["value"]] == [f"Story {n:03d}" for n in range(20)]
     assert first["nextPage"] == "2"
@@ -176,11 +164,11 @@ def test_bad_parameters_are_400_with_a_json_error(client, query):
 def test_queries_do_not_grow_with_the_page(client):
     topic = make_topic()
     for n in range(3):
-        make_article(topics=[topic], published_at=_ago(n))
+        make_article(topics=[topic], published_at=hours_ago(n))
     with CaptureQueriesContext(connection) as few:
         client.get("/api/news/")
     for n in range(40):
-        make_article(topics=[topic, make_topic()], images=2, published_at=_ago(10 + n))
+        make_article(topics=[topic, make_topic()], images=2, published_at=hours_ago(10 + n))
     with CaptureQueriesContext(connection) as many:
         client.get("/api/news/")
     assert len(many) == len(few) <= 4

@@ -1,31 +1,18 @@
 """RSS and Atom feeds: well-formed XML, published stories only, newest first, per topic."""
 
-import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from articles.models import Article
 
-from .factories import make_article, make_topic
+from .factories import hours_ago, make_article, make_topic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache_off")]
 
 ATOM = {"atom": "http://www.w3.org/2005/Atom"}
-
-
-@pytest.fixture(autouse=True)
-def _page_cache_off(settings):
-    settings.NEWSROOM_PAGE_CACHE = "0"
-    cache.clear()
-
-
-def _ago(hours):
-    return timezone.now() - dt.timedelta(hours=hours)
 
 
 def _rss_items(client, url):
@@ -46,10 +33,10 @@ def _atom_entries(client, url):
 
 def test_rss_feed_has_published_stories_newest_first(client):
     topic = make_topic("Robotics")
-    make_article("Older", published_at=_ago(5), topics=[topic])
-    newest = make_article("Newest", published_at=_ago(1))
-    make_article("In review", status=Article.Status.REVIEW, published_at=_ago(0))
-    make_article("Rejected", status=Article.Status.REJECTED, published_at=_ago(0))
+    make_article("Older", published_at=hours_ago(5), topics=[topic])
+    newest = make_article("Newest", published_at=hours_ago(1))
+    make_article("In review", status=Article.Status.REVIEW, published_at=hours_ago(0))
+    make_article("Rejected", status=Article.Status.REJECTED, published_at=hours_ago(0))
     channel, items = _rss_items(client, "/feed/")
     assert channel.findtext("title").startswith("Newsroom")
     assert [item.findtext("title") for item in items] == ["Newest", "Older"]
@@ -59,7 +46,7 @@ def test_rss_feed_has_published_stories_newest_first(client):
 
 
 def test_atom_feed_has_published_stories(client):
-    make_article("Visible", published_at=_ago(2))
+    make_article("Visible", published_at=hours_ago(2))
     make_article("Hidden", status=Article.Status.REVIEW)
     feed, entries = _atom_entries(client, "/feed/atom/")
     assert feed.findtext("atom:title", namespaces=ATOM).startswith("Newsroom")
@@ -70,8 +57,8 @@ def test_atom_feed_has_published_stories(client):
 def test_topic_feeds_have_only_that_topics_stories(client):
     vision = make_topic("Computer Vision", slug="computer-vision")
     other = make_topic("Finance", slug="finance")
-    make_article("Seeing", topics=[vision], published_at=_ago(1))
-    make_article("Money", topics=[other], published_at=_ago(2))
+    make_article("Seeing", topics=[vision], published_at=hours_ago(1))
+    make_article("Money", topics=[other], published_at=hours_ago(2))
     make_article("Unseen draft", topics=[vision], status=Article.Status.REVIEW)
     channel, items = _rss_items(client, "/topics/computer-vision/feed/")
     assert "Computer Vision" in channel.findtext("title")
@@ -102,11 +89,11 @@ def test_hostile_text_stays_text_in_feeds(client):
 def test_feed_queries_do_not_grow_with_items(client):
     topic = make_topic()
     for n in range(3):
-        make_article(topics=[topic], published_at=_ago(n))
+        make_article(topics=[topic], published_at=hours_ago(n))
     with CaptureQueriesContext(connection) as few:
         client.get("/feed/")
     for n in range(30):
-        make_article(topics=[topic, make_topic()], published_at=_ago(10 + n))
+        make_article(topics=[topic, make_topic()], published_at=hours_ago(10 + n))
     with CaptureQueriesContext(connection) as many:
         client.get("/feed/")
     assert len(many) == len(few) <= 4

@@ -231,7 +231,7 @@ def test_a_policy_set_by_a_view_is_kept():
 
 
 @pytest.fixture
-def editor(db, settings):
+def lockout_editor(db, settings):
     settings.AXES_ENABLED = True  # tests.settings turns it off for client.login()
     return User.objects.create_user("editor", password="correct horse battery", is_staff=True)
 
@@ -244,14 +244,14 @@ def admin_login(client, password, ip="127.0.0.1"):
     )
 
 
-def test_admin_login_works_with_lock_out_on(client, editor):
+def test_admin_login_works_with_lock_out_on(client, lockout_editor):
     response = admin_login(client, "correct horse battery")
 
     assert response.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
 
 
-def test_five_failed_logins_lock_the_account_even_for_the_right_password(client, editor):
+def test_five_failed_logins_lock_the_account_even_for_the_right_password(client, lockout_editor):
     for _ in range(4):
         assert admin_login(client, "wrong guess").status_code == 200  # the form, with an error
     assert admin_login(client, "wrong guess").status_code == 429  # the fifth locks
@@ -263,7 +263,7 @@ def test_five_failed_logins_lock_the_account_even_for_the_right_password(client,
     assert client.get(reverse("admin:index")).status_code == 302  # back to the login page
 
 
-def test_lock_out_is_per_address_so_an_attacker_cannot_lock_out_the_editor(client, editor):
+def test_lock_out_is_per_address_so_an_attacker_cannot_lock_out_the_editor(client, lockout_editor):
     for _ in range(5):
         admin_login(client, "wrong guess", ip="203.0.113.9")
     assert admin_login(client, "correct horse battery", ip="203.0.113.9").status_code == 429
@@ -271,11 +271,11 @@ def test_lock_out_is_per_address_so_an_attacker_cannot_lock_out_the_editor(clien
     assert admin_login(client, "correct horse battery", ip="198.51.100.7").status_code == 302
 
 
-def test_force_login_is_not_affected_by_a_lock_out(client, editor):
+def test_force_login_is_not_affected_by_a_lock_out(client, lockout_editor):
     for _ in range(5):
         admin_login(client, "wrong guess")
 
-    client.force_login(editor)
+    client.force_login(lockout_editor)
 
     assert client.get(reverse("admin:index")).status_code == 200
 

@@ -8,22 +8,15 @@ import json
 import re
 
 import pytest
-from django.core.cache import cache
 
 from articles.models import Article, ArticleImage, Provider
 
 from .factories import make_article, make_coverage, make_provider, make_topic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache_off")]
 
 SCRIPT_TITLE = "<script>alert('title')</script> Robots & “quotes”"
 IMG_EXCERPT = '<img src=x onerror="alert(1)"> and </p><p>broken markup'
-
-
-@pytest.fixture(autouse=True)
-def _page_cache_off(settings):
-    settings.NEWSROOM_PAGE_CACHE = "0"
-    cache.clear()
 
 
 @pytest.fixture

@@ -154,11 +154,33 @@ def test_csrf_trusted_origins_and_allowed_hosts_from_the_environment(load_settin
         ("DB_CONN_MAX_AGE", "1.5"),
         ("DJANGO_PROXY_COUNT", "two"),
         ("DJANGO_LOG_FORMAT", "xml"),
+        ("NEWSROOM_PAGE_CACHE_SECONDS", "5 minutes"),
+        ("NEWSROOM_PAGE_MAX_AGE", "60s"),
     ],
 )
 def test_bad_values_stop_start_up_with_the_variable_named(load_settings, name, value):
     with pytest.raises(ImproperlyConfigured, match=name):
         load_settings(**PRODUCTION, **{name: value})
+
+
+def test_page_cache_settings(load_settings):
+    default = load_settings(**PRODUCTION)
+    assert (
+        default.NEWSROOM_PAGE_CACHE,
+        default.NEWSROOM_PAGE_CACHE_SECONDS,
+        default.NEWSROOM_PAGE_MAX_AGE,
+    ) == (True, 300, 60)
+    tuned = load_settings(
+        **PRODUCTION,
+        NEWSROOM_PAGE_CACHE="0",
+        NEWSROOM_PAGE_CACHE_SECONDS="30",
+        NEWSROOM_PAGE_MAX_AGE=" 5 ",
+    )
+    assert (
+        tuned.NEWSROOM_PAGE_CACHE,
+        tuned.NEWSROOM_PAGE_CACHE_SECONDS,
+        tuned.NEWSROOM_PAGE_MAX_AGE,
+    ) == (False, 30, 5)
 
 
 def test_check_deploy_passes_with_no_warnings():

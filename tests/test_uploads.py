@@ -17,11 +17,6 @@ from tests.factories import make_article
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def editor(client):
-    client.force_login(make_staff("eddie", group="Editors"))
-
-
 def image_bytes(size=(1200, 800), fmt="PNG", mode="RGBA"):
     out = BytesIO()
     Image.new(mode, size, (200, 30, 30, 128) if mode == "RGBA" else "red").save(out, fmt)

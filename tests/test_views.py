@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 from html import unescape
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
@@ -17,18 +16,12 @@ from django.utils import timezone
 from articles import public
 from articles.models import Article, Topic
 
-from .factories import make_article, make_coverage, make_provider, make_topic
+from .factories import hours_ago, make_article, make_coverage, make_provider, make_topic
 
-pytestmark = pytest.mark.django_db
+# Most tests look at fresh renders; the page cache has its own tests below.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache_off")]
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-
-
-@pytest.fixture(autouse=True)
-def _page_cache_off(settings):
-    """Most tests look at fresh renders; the page cache has its own tests below."""
-    settings.NEWSROOM_PAGE_CACHE = "0"
-    cache.clear()
 
 
 def _titles(response):
@@ -36,10 +29,6 @@ def _titles(response):
     templates leave no `response.context` behind)."""
     html = response.content.decode()
     return [unescape(t) for t in re.findall(r'<h2 class="card__title"><a [^>]*>(.*?)</a>', html)]
-
-
-def _hours_ago(hours):
-    return timezone.now() - dt.timedelta(hours=hours)
 
 
 # -- visibility -------------------------------------------------------------------------
@@ -59,7 +48,7 @@ def test_home_lists_only_published_stories(client):
 
 def test_card_images_have_their_size_and_load_lazily(client):
     for n in range(3):
-        make_article(f"Pictured {n}", published_at=_hours_ago(n + 1))
+        make_article(f"Pictured {n}", published_at=hours_ago(n + 1))
     html = client.get("/?view=latest").content.decode()
     images = re.findall(r'<a class="card__media"[^>]*>\s*<img ([^>]*)>', html)
     assert len(images) == 3
@@ -104,13 +93,13 @@ def test_related_stories_show_only_published_ones(client):
 
 
 def test_top_orders_by_heat_then_quality_then_recency_with_unknowns_last(client):
-    make_article("cold", heat=10, quality=90, published_at=_hours_ago(1))
-    make_article("hot", heat=200, quality=1, published_at=_hours_ago(50))
-    make_article("warm best", heat=100, quality=80, published_at=_hours_ago(40))
-    make_article("warm newer", heat=100, quality=20, published_at=_hours_ago(2))
-    make_article("warm older", heat=100, quality=20, published_at=_hours_ago(30))
-    make_article("warm unknown quality", heat=100, quality=None, published_at=_hours_ago(3))
-    make_article("unknown heat", heat=None, quality=150, published_at=_hours_ago(0))
+    make_article("cold", heat=10, quality=90, published_at=hours_ago(1))
+    make_article("hot", heat=200, quality=1, published_at=hours_ago(50))
+    make_article("warm best", heat=100, quality=80, published_at=hours_ago(40))
+    make_article("warm newer", heat=100, quality=20, published_at=hours_ago(2))
+    make_article("warm older", heat=100, quality=20, published_at=hours_ago(30))
+    make_article("warm unknown quality", heat=100, quality=None, published_at=hours_ago(3))
+    make_article("unknown heat", heat=None, quality=150, published_at=hours_ago(0))
     expected = [
         "hot",
         "warm best",
@@ -125,15 +114,15 @@ def test_top_orders_by_heat_then_quality_then_recency_with_unknowns_last(client)
 
 
 def test_latest_orders_by_source_date(client):
-    make_article("old", heat=300, published_at=_hours_ago(30))
-    make_article("new", heat=1, published_at=_hours_ago(1))
-    make_article("middle", heat=None, published_at=_hours_ago(10))
+    make_article("old", heat=300, published_at=hours_ago(30))
+    make_article("new", heat=1, published_at=hours_ago(1))
+    make_article("middle", heat=None, published_at=hours_ago(10))
     assert _titles(client.get("/?view=latest")) == ["new", "middle", "old"]
 
 
 def test_pages_of_twenty_and_links_keep_the_filters(client):
     for n in range(25):
-        make_article(f"Story {n:02d}", published_at=_hours_ago(n + 1))
+        make_article(f"Story {n:02d}", published_at=hours_ago(n + 1))
     first = client.get("/?view=latest")
     assert len(_titles(first)) == 20
     html = first.content.decode()
@@ -207,7 +196,7 @@ def _count_queries(client, url):
 def _many(count, topic, provider, prefix):
     for n in range(count):
         make_article(
-            f"Bulk {prefix} {n}", topics=[topic], provider=provider, published_at=_hours_ago(n + 1)
+            f"Bulk {prefix} {n}", topics=[topic], provider=provider, published_at=hours_ago(n + 1)
         )
 
 
@@ -545,7 +534,7 @@ def test_page_cache_forgets_pages_when_articles_change(client, settings):
 def test_page_cache_keys_include_the_query_string(client, settings):
     settings.NEWSROOM_PAGE_CACHE = "1"
     for n in range(21):
-        make_article(f"S{n}", published_at=_hours_ago(n + 1))
+        make_article(f"S{n}", published_at=hours_ago(n + 1))
     assert _titles(client.get("/?view=latest")) == [f"S{n}" for n in range(20)]
     second = client.get("/?view=latest&page=2")
     assert b">S20</a>" in second.content
@@ -558,7 +547,7 @@ def test_reverse_of_named_routes():
 
 
 def test_memoised_article_address_matches_get_absolute_url():
-    from articles.public import article_url
+    from articles.addresses import article_url
 
     article = make_article(published_at=dt.datetime(2020, 1, 2, 23, 59, tzinfo=dt.UTC))
     assert article_url(article) == article.get_absolute_url()

@@ -22,7 +22,6 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core import checks
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -36,10 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL_PAGE_CACHE = "articles.W001"
 
 
-@pytest.fixture(autouse=True)
-def _page_cache_off(settings):
-    settings.NEWSROOM_PAGE_CACHE = "0"
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("page_cache_off")
 
 
 @pytest.fixture

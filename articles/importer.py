@@ -294,8 +294,7 @@ class Importer:
             # failed and why; its counts stay those of the batches it committed.
             self._record_failure(exc)
             raise
-        # Debug level: the command prints the same summary, and the ImportRun keeps it.
-        logger.debug(
+        logger.info(
             "import %s: %s (%d files)%s",
             run.pk if run else "dry-run",
             report.summary(),

@@ -21,6 +21,7 @@ from django.utils.text import slugify
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
+from .addresses import article_address
 from .caching import invalidate_public_pages
 from .itemfile import COVERAGE_FIELDS, IMAGE_FIELDS, PLAIN_FIELDS, iso_datetime, plain_values
 from .links import is_http_url
@@ -386,16 +387,7 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        date = timezone.localtime(self.published_at)
-        return reverse(
-            "articles:detail",
-            kwargs={
-                "year": date.year,
-                "month": f"{date.month:02d}",
-                "day": f"{date.day:02d}",
-                "slug": self.slug,
-            },
-        )
+        return article_address(self.slug, self.published_at)
 
     def clean(self):
         # Quality, heat and the URLs are checked by their fields' validators.

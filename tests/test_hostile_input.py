@@ -344,13 +344,13 @@ def test_full_clean_reports_each_error_once(tmp_path):
 def test_the_format_limits_are_the_columns_sizes():
     from articles.models import ArticleImage, Provider, RelatedCoverage
 
-    assert itemfile.MAX_TITLE_LENGTH == Article._meta.get_field("title").max_length
-    assert itemfile.MAX_TITLE_LENGTH == RelatedCoverage._meta.get_field("title").max_length
-    assert itemfile.MAX_TITLE_LENGTH == ArticleImage._meta.get_field("title").max_length
-    assert itemfile.MAX_URL_LENGTH == Article._meta.get_field("web_url").max_length
-    assert itemfile.MAX_URL_LENGTH == RelatedCoverage._meta.get_field("url").max_length
-    assert itemfile.MAX_TOPIC_NAME_LENGTH == Topic._meta.get_field("name").max_length
-    assert itemfile.MAX_SLUG_LENGTH == Topic._meta.get_field("slug").max_length
+    assert Article._meta.get_field("title").max_length == itemfile.MAX_TITLE_LENGTH
+    assert RelatedCoverage._meta.get_field("title").max_length == itemfile.MAX_TITLE_LENGTH
+    assert ArticleImage._meta.get_field("title").max_length == itemfile.MAX_TITLE_LENGTH
+    assert Article._meta.get_field("web_url").max_length == itemfile.MAX_URL_LENGTH
+    assert RelatedCoverage._meta.get_field("url").max_length == itemfile.MAX_URL_LENGTH
+    assert Topic._meta.get_field("name").max_length == itemfile.MAX_TOPIC_NAME_LENGTH
+    assert Topic._meta.get_field("slug").max_length == itemfile.MAX_SLUG_LENGTH
     assert Provider._meta.get_field("domain").max_length == 253
     # PostgreSQL's integer: what the quality, heat, width and height columns hold.
     assert itemfile.MAX_INT == 2**31 - 1

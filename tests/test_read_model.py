@@ -230,11 +230,6 @@ def test_public_pages_feeds_api_and_sitemap_take_the_address_from_one_builder(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models.py must build the address with addresses.article_address (see the "
-    "report of issue 11); remove this mark with that change",
-)
 def test_get_absolute_url_takes_the_address_from_the_same_builder(marked_addresses):
     article = make_article("Main story", slug="main-story")
 

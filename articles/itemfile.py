@@ -571,6 +571,8 @@ def parse(path: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS, base_url="
             )
         if "taxonomy" in data_map:
             return _taxonomy(path, data_map, base_url)
+        if body_line is not None:
+            body_line += len(body) - len(body.lstrip("\n"))  # the first line of text
         body = body.strip("\n")
         if len(body.encode("utf-8")) > limits.max_body_bytes:
             raise _Invalid(
@@ -578,6 +580,13 @@ def parse(path: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS, base_url="
                 f"{limits.max_body_bytes:,}-byte limit (setting NEWSROOM_IMPORT_MAX_BODY_BYTES)",
                 line=body_line,
                 expected="a shorter body",
+            )
+        found = _BAD_TEXT.search(body)
+        if found:
+            raise _Invalid(
+                f"the Markdown body holds the control character U+{ord(found[0]):04X}",
+                line=body_line + body.count("\n", 0, found.start()),
+                expected="text without control characters",
             )
         return _item(path, data_map, body, base_url, limits)
     except _Invalid as exc:

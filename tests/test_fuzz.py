@@ -1137,7 +1137,8 @@ class Expect:
     (list entries) left out with a warning naming the file and the entry, and then
     `values` hold (keys of article_values() or, for a taxonomy file, topic_values()).
     "yaml12-": the file is imported and `values` hold; `or_fail`: a clean failure is
-    fine too.
+    fine too. "render-or-fail-": a body Markdown may or may not render: the file is
+    imported or fails cleanly.
     """
 
     prefix: str
@@ -1153,6 +1154,10 @@ def Fail(*mentions):  # noqa: N802 - reads as a table
 
 def DropsOrFails(*dropped, **values):  # noqa: N802
     return Expect("drop-or-fail-", dropped=dropped, values=values, or_fail=True)
+
+
+def RendersOrFails(**values):  # noqa: N802
+    return Expect("render-or-fail-", values=values, or_fail=True)
 
 
 def Yaml12(*mentions, or_fail=False, **values):  # noqa: N802
@@ -1224,8 +1229,11 @@ HOSTILE_FILES = {
     "drop-or-fail-int-2p31-image-width-over-postgresql-integer.md": DropsOrFails(
         "images[0]", image_urls=[GOOD_IMAGE]
     ),
-    # Body
-    "fail-body-dash-space-496.md": Fail(),
+    # Body. "- " * 496 alone is a horizontal rule to Markdown (rendered safely, so the
+    # file may import); followed by text it is 496 nested lists, which Markdown cannot
+    # render without exhausting the stack.
+    "render-or-fail-body-dash-space-496.md": RendersOrFails(),
+    "fail-body-nested-list-496.md": Fail("nested too deeply"),
     # Provider and identity
     "fail-provider-domain-with-slash.md": Fail("domain"),
     "fail-weburl-www-dot-and-no-provider-domain.md": Fail(),

@@ -354,3 +354,11 @@ def test_the_format_limits_are_the_columns_sizes():
     assert Provider._meta.get_field("domain").max_length == 253
     # PostgreSQL's integer: what the quality, heat, width and height columns hold.
     assert itemfile.MAX_INT == 2**31 - 1
+
+
+def test_a_control_character_in_the_body_fails_at_its_line():
+    text = item_text(body="fine\nstill fine\nnot \x00 fine")
+    error = parse(text)
+    assert isinstance(error, itemfile.FileError)
+    assert "body holds the control character U+0000" in error.message
+    assert error.line == text.splitlines().index("not \x00 fine") + 1

@@ -6,8 +6,6 @@ not in templates: who may change the status, the score limits, the upload checks
 and the stale-edit guard.
 """
 
-import re
-
 from django import forms
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.widgets import FilteredSelectMultiple
@@ -18,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from .images import validate_image_upload
+from .links import HOST_NAME
 from .models import Article, Provider, Topic, make_slug
 
 QUALITY_ERRORS = {"min_value": "Quality must be 0 or more (there is no upper limit)."}
@@ -25,12 +24,6 @@ UPLOAD_CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"]
 URL_FIELDS = ["web_url", "original_url", "amp_web_url", "cdn_amp_web_url"]
 WIDE = "width: 100%; max-width: 48em"
 HEAT_ERRORS = {"min_value": "Heat must be -1 (unknown) or more."}
-# A host name as the provider pages' URLs take it: dot-separated labels of lower-case
-# ASCII letters, digits and inner hyphens, each at most 63 characters, 253 in all
-# (an international name in its xn-- form).
-HOST_NAME = re.compile(
-    r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-)
 
 
 class VersionField(forms.CharField):

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .links import clean_url
+from .links import HOST_NAME, clean_url
 
 try:  # libyaml is several times faster; the pure-Python loader is the fallback.
     _BaseLoader = yaml.CSafeLoader
@@ -41,9 +41,6 @@ MAX_INT = 2**31 - 1  # the integer columns (32 bits on PostgreSQL)
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2999
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")  # what the URLs' <slug:> accepts
-_DOMAIN = re.compile(
-    r"(?=.{1,253}\Z)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-)
 
 
 @dataclass(frozen=True)
@@ -794,7 +791,7 @@ def _ascii_domain(name: str) -> str | None:
         name = name.encode("idna").decode("ascii") if not name.isascii() else name
     except UnicodeError:
         return None
-    return name if _DOMAIN.fullmatch(name) else None
+    return name if HOST_NAME.fullmatch(name) else None
 
 
 def _short(value: str, limit=80) -> str:

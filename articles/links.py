@@ -54,3 +54,11 @@ def clean_url(value: str, base_url: str = "") -> str | None:
     # Percent-encode whitespace and non-ASCII without touching existing escapes.
     value = quote(value, safe=":/?#[]@!$&'()*+,;=%~-._")
     return value if is_http_url(value) else None
+
+
+# A host name as the provider pages' URLs take it: dot-separated labels of lower-case
+# ASCII letters, digits and inner hyphens, each at most 63 characters, 253 in all (an
+# international name in its xn-- form). The importer and the admin's form both use it.
+HOST_NAME = re.compile(
+    r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)

@@ -1,8 +1,11 @@
 """Plain functions that build rows for tests (no factory library needed)."""
 
 import datetime as dt
+import io
 import itertools
 
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from articles.models import Article, ArticleImage, Provider, RelatedCoverage, Topic
@@ -77,3 +80,15 @@ def make_coverage(article, url=None, **fields):
         quality=fields.pop("quality", 40),
         **fields,
     )
+
+
+def run_import(*paths, **options):
+    """`manage.py import_yaml PATHS`: (exit status, stdout, stderr), as a shell sees them."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("import_yaml", *map(str, paths), stdout=out, stderr=err, **options)
+        code = 0
+    except CommandError as exc:
+        err.write(str(exc))
+        code = 1
+    return code, out.getvalue(), err.getvalue()

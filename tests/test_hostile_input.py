@@ -6,19 +6,18 @@ render, webUrls held by two files, renamed files, and failures nobody foresaw (a
 bug, a worker process that dies, a write that raises something other than a DatabaseError).
 """
 
-import io
 import os
 import re
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from articles import importer, itemfile
 from articles.importer import Importer
 from articles.models import Article, ArticleImage, RelatedCoverage, Topic
+
+from .factories import run_import
 
 pytestmark = pytest.mark.django_db
 
@@ -50,17 +49,6 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def run_import(*paths, **options):
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("import_yaml", *map(str, paths), stdout=out, stderr=err, **options)
-        code = 0
-    except CommandError as exc:
-        err.write(str(exc))
-        code = 1
-    return code, out.getvalue(), err.getvalue()
 
 
 def failures(err: str) -> list[str]:

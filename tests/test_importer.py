@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
@@ -16,6 +15,7 @@ from articles.itemfile import Coverage, Image, Item
 from articles.models import Article, ImportRun, Provider, RelatedCoverage, Topic
 
 from .conftest import FIXTURES
+from .factories import run_import
 
 pytestmark = pytest.mark.django_db
 
@@ -56,17 +56,6 @@ def write(folder: Path, item: Item, name=None) -> Path:
     path = folder / (name or f"{item.published_at:%Y-%m-%d}-story-{item.title[-1]}.md")
     path.write_text(itemfile.write(item), encoding="utf-8")
     return path
-
-
-def run_import(*paths, **options):
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("import_yaml", *map(str, paths), stdout=out, stderr=err, **options)
-        code = 0
-    except CommandError as exc:
-        err.write(str(exc))
-        code = 1
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_first_import_creates_everything(tmp_path):

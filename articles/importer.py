@@ -953,15 +953,12 @@ def _lock_articles(web_urls: list[str]) -> list[Article]:
     be overwritten without a conflict. FOR NO KEY UPDATE (what an UPDATE takes):
     editors' writes wait for the batch, or the batch for them, and then sees them;
     rows that only point here (topic links, coverage) are not blocked. Locked in id
-    order, as the editors' bulk actions lock, so that no two wait for each other.
-    Only the article rows (OF self). SQLite has no row locks: there a batch's
-    transaction holds the database's write lock from its start (transaction_mode
-    IMMEDIATE in the settings), which serialises the same way.
+    order, as the editors' bulk actions lock (ArticleQuerySet.locked(), which says
+    how on each database), so that no two wait for each other.
     """
     return list(
         Article.objects.filter(web_url__in=web_urls)
-        .order_by("pk")
-        .select_for_update(no_key=True, of=("self",))
+        .locked()
         .select_related("provider")
         .prefetch_related("tagged_topics__tag", "images", "coverage")
     )

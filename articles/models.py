@@ -15,13 +15,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
-from .addresses import article_address
+from .addresses import article_address, provider_url, topic_url
 from .caching import invalidate_public_pages
 from .itemfile import COVERAGE_FIELDS, IMAGE_FIELDS, PLAIN_FIELDS, iso_datetime, plain_values
 from .links import is_http_url
@@ -96,10 +95,7 @@ class Topic(TagBase):
         hold one the URL pattern refuses ("ai agents"), and pages then show the topic
         without a link instead of failing.
         """
-        try:
-            return reverse("articles:topic", kwargs={"slug": self.slug})
-        except NoReverseMatch:
-            return None
+        return topic_url(self.slug) or None
 
     @property
     def image_url(self):
@@ -142,10 +138,7 @@ class Provider(models.Model):
     def get_absolute_url(self):
         """The outlet's page, or None when the stored domain cannot be part of a URL
         (empty, or with a "/"), like Topic.get_absolute_url."""
-        try:
-            return reverse("articles:provider", kwargs={"domain": self.domain})
-        except NoReverseMatch:
-            return None
+        return provider_url(self.domain) or None
 
     @property
     def logo(self):

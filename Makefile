@@ -6,6 +6,10 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/newsroom
 
+# The demo content's images (on a made-up host) come from fixtures/images/, through the
+# image cache like any other image, without a request leaving the machine.
+DEMO_IMAGES := DJANGO_DEBUG=1 NEWSROOM_IMAGE_SOURCES=https://images.example.org/=fixtures/images
+
 .PHONY: run test test-postgres lint format install serve demo bench clean
 
 $(BIN)/python:
@@ -19,16 +23,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-## make run: install, migrate, load the demo content and serve http://127.0.0.1:8000/
+## make run: install, migrate, load the demo content and serve http://127.0.0.1:8000/,
+## with a task worker beside the server (manage.py with_worker); Ctrl-C stops both
 run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(BIN)/python manage.py import_yaml fixtures/
-	DJANGO_DEBUG=1 $(BIN)/python manage.py demo_editor --url http://$(HOST):$(PORT)/admin/
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(DEMO_IMAGES) $(BIN)/python manage.py cache_images
+	DJANGO_DEBUG=1 $(BIN)/python manage.py demo_accounts --url http://$(HOST):$(PORT)/admin/
+	$(DEMO_IMAGES) $(BIN)/python manage.py with_worker -- \
+	  $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make serve: a production-like server on http://$(HOST):$(PORT)/ (gunicorn, DEBUG off,
-## whitenoise static files). Plain HTTP, so the HTTPS redirect and secure-only cookies are
-## off unless set; without DJANGO_SECRET_KEY a throwaway key is made for this run.
+## whitenoise static files) with a task worker beside it; Ctrl-C stops both. Plain HTTP,
+## so the HTTPS redirect and secure-only cookies are off unless set; without
+## DJANGO_SECRET_KEY a throwaway key is made for this run.
 serve: install
 	@if [ -z "$$DJANGO_SECRET_KEY" ]; then \
 	  echo "make serve: DJANGO_SECRET_KEY is not set; using a throwaway key for this run" \
@@ -40,7 +48,8 @@ serve: install
 	  DJANGO_SECURE_COOKIES="$${DJANGO_SECURE_COOKIES:-0}"; \
 	$(BIN)/python manage.py collectstatic --noinput -v 0 && \
 	$(BIN)/python manage.py migrate --noinput -v 0 && \
-	exec $(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) newsroom.wsgi
+	exec $(BIN)/python manage.py with_worker -- \
+	  $(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) newsroom.wsgi
 
 ## make test: install and run the whole suite (SQLite)
 test: install

@@ -8,6 +8,6 @@ class ArticlesConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the deploy checks)
-        from .caching import connect_signals
+        from .receivers import connect
 
-        connect_signals()
+        connect()  # every side effect of a change to what the site holds, in one place

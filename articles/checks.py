@@ -5,7 +5,7 @@ from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import Tags, Warning, register
 
-from . import caching
+from .site import caching
 
 LOCAL_PAGE_CACHE = "articles.W001"
 

@@ -8,16 +8,22 @@ What it does:
 1. builds a fresh database, SQLite by default or the PostgreSQL database named by
    --database (dropped and created again), then migrate and bulk_create: providers,
    topics, articles with images, topic links and some related coverage; 10% of the
-   articles stay in review so the "published" filter has something to skip.
-   --keep reuses a database that already holds --articles articles;
+   articles stay in review so the "published" filter has something to skip; then
+   every heat and Top score (ranking.recompute, timed).
+   --keep reuses a database that already holds --articles articles; --images cached
+   (the default) gives every image the pages show a cached copy (8 distinct pictures,
+   shared), as in production once the worker has fetched them; --images none leaves
+   them uncached, so the pages show placeholders;
 2. starts gunicorn (2 sync workers, default settings) twice: with the page cache on, then off
    (NEWSROOM_PAGE_CACHE=1/0); NEWSROOM_BENCH=1 routes /bench/trivial/, a constant
    response through the same middleware;
 3. for each URL, runs a fixed-duration closed loop of keep-alive http.client
    connections (several threads in a few processes) and records every latency, the
    URLs taking turns in --rounds slices so the VM's drifting speed hits all alike;
-4. prints a Markdown table: requests/s, p50/p99 latency and requests/s as a ratio
-   of the trivial view measured by the same server.
+4. prints a Markdown table: requests/s, p50/p99 latency, requests/s as a ratio of the
+   trivial view measured by the same server, and the Content-Encoding the answers came
+   with. Clients send `Accept-Encoding: gzip, deflate, br` as browsers do
+   (--accept-encoding '' for none).
 
 The load generator shares the machine with the server, so absolute numbers are
 modest; the ratios are what to compare between runs and table sizes.
@@ -46,6 +52,9 @@ SECRET = "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 # The settings module the server runs with: the project's, unless an experiment
 # names another (BENCH_SETTINGS=module, importable through PYTHONPATH).
 SETTINGS = os.environ.get("BENCH_SETTINGS", "newsroom.settings")
+# The request headers every client sends (set from --accept-encoding before the clients
+# fork).
+HEADERS = {}
 
 
 def django_env(database_url, **extra):
@@ -58,6 +67,7 @@ def django_env(database_url, **extra):
         DJANGO_LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE=SETTINGS,
         NEWSROOM_BENCH="1",
+        DJANGO_MEDIA_ROOT=str(Path(tempfile.gettempdir()) / "newsroom-bench-media"),
         # Plain HTTP on loopback: no redirect to https.
         DJANGO_SECURE_SSL_REDIRECT="0",
     )
@@ -74,7 +84,7 @@ def manage(env, *args):
 # -- 1. the database ----------------------------------------------------------------------
 
 
-def build_database(database_url, count, keep=False, seed=4):
+def build_database(database_url, count, keep=False, seed=4, images="cached"):
     """Create and fill the database (unless `keep` and it is already filled); returns
     the URLs to measure."""
     if not keep:
@@ -94,8 +104,12 @@ def build_database(database_url, count, keep=False, seed=4):
 
     if not keep:
         _fill(count, seed)
-    elif Article.objects.count() != count:
-        raise SystemExit(f"--keep: the database does not hold {count} articles")
+        story_url = _story(20)
+    elif Article.objects.count() != count + 20:
+        raise SystemExit(f"--keep: the database does not hold {count} articles and a story")
+    else:
+        story_url = Article.objects.get(slug="story-of-20-outlets-0").get_absolute_url()
+    _cache_images(images)
     if connection.vendor == "postgresql":
         # Table statistics, as autovacuum gathers them soon after a bulk load: without
         # them the planner guesses (a sequential scan of 100,000 images for 20 cards).
@@ -112,8 +126,10 @@ def build_database(database_url, count, keep=False, seed=4):
         "trivial": "/bench/trivial/",
         "home": "/",
         "article": middle.get_absolute_url(),
+        "story": story_url,
         "topic": topic.get_absolute_url(),
         "api": "/api/news/",
+        "original": "/api/news/index.json",
     }
 
 
@@ -132,6 +148,31 @@ def _drop_database(database_url):
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _cache_images(images):
+    """Every image URL the pages show cached (`images="cached"`), or none of them."""
+    from articles.imagecache import cache, renditions
+    from articles.models import ImageSource
+    from tests.image_support import image_bytes
+
+    if images == "none":
+        ImageSource.objects.all().delete()
+        return
+    if ImageSource.objects.exists():
+        return
+    started = time.perf_counter()
+    cache.register(cache.urls_shown())
+    pictures = [
+        renditions.store(image_bytes("JPEG", size=(1200, 675), colour=(30 * n, 90, 160)))
+        for n in range(8)
+    ]
+    for n, picture in enumerate(pictures):
+        ids = ImageSource.objects.values_list("pk", flat=True)[n :: len(pictures)]
+        ImageSource.objects.filter(pk__in=list(ids)).update(status="cached", picture=picture)
+    sys.stderr.write(
+        f"cached {ImageSource.objects.count()} images in {time.perf_counter() - started:.1f}s\n"
+    )
 
 
 def _fill(count, seed):
@@ -178,8 +219,9 @@ def _fill(count, seed):
                         "about a model, a chip, a robot and the people who build them. " * 2,
                         web_url=f"https://news{n % 50}.example/{n}/story",
                         published_at=published_at,
-                        quality=rng.randint(0, 160),
-                        heat=None if rng.random() < 0.2 else rng.randint(1, 250),
+                        # Heat follows from quality and coverage (ranking.recompute, below);
+                        # a fifth have no quality, so no heat and no score.
+                        quality=None if rng.random() < 0.2 else rng.randint(0, 160),
                         status=(Article.Status.REVIEW if n % 10 == 9 else Article.Status.PUBLISHED),
                         went_live_at=now,
                         provider=rng.choice(providers),
@@ -223,6 +265,52 @@ def _fill(count, seed):
                 for x, y in ((a, b), (b, a), (a, c), (c, a))
             )
     sys.stderr.write(f"filled {count} articles in {time.perf_counter() - started:.1f}s\n")
+    from articles import ranking
+
+    started = time.perf_counter()
+    moved = ranking.recompute(Article.objects.values_list("pk", flat=True))
+    sys.stderr.write(f"scored {moved} articles in {time.perf_counter() - started:.1f}s\n")
+
+
+def _story(outlets):
+    """One event told by `outlets` outlets, each with a coverage entry, grouped by the
+    real story grouping; the URL of its lead's page (the article measured as "story")."""
+    from django.utils import timezone
+
+    from articles import stories
+    from articles.models import Article, Provider, RelatedCoverage
+
+    when = timezone.now() - dt.timedelta(days=3)
+    made = []
+    for n in range(outlets):
+        provider = Provider.objects.get(domain=f"outlet{n}.example")
+        article = Article.objects.create(
+            title=f"Korvane agrees to buy Lystrel for $4.{n} billion, outlet {n} reports",
+            slug=f"story-of-20-outlets-{n}",
+            excerpt="Korvane will buy the robot maker Lystrel from Ambrell Capital, "
+            "the companies said on Monday, in the largest deal of its kind.",
+            web_url=f"https://outlet{n}.example/korvane-lystrel",
+            published_at=when + dt.timedelta(minutes=13 * n),
+            quality=100 - n,
+            heat=200,
+            status=Article.Status.PUBLISHED,
+            provider=provider,
+        )
+        RelatedCoverage.objects.create(
+            article=article,
+            title=f"Korvane to acquire Lystrel from Ambrell Capital ({n})",
+            excerpt="Korvane is buying Lystrel, the robot maker owned by Ambrell Capital.",
+            url=f"https://wire{n}.example/korvane-lystrel",
+            provider_name=f"Wire {n}",
+            provider_domain=f"wire{n}.example",
+            published_at=article.published_at,
+        )
+        made.append(article)
+    stories.assign_stories([a.pk for a in made])
+    lead = Article.objects.get(slug="story-of-20-outlets-0")
+    mentions = lead.story_mentions.get(kind="article").story.mentions.count()
+    sys.stderr.write(f"a story of {mentions} mentions at {lead.get_absolute_url()}\n")
+    return lead.get_absolute_url()
 
 
 # -- 2. the server ----------------------------------------------------------------------
@@ -263,7 +351,7 @@ def _client_thread(port, path, deadline, latencies, errors):
     while time.perf_counter() < deadline:
         started = time.perf_counter()
         try:
-            conn.request("GET", path)
+            conn.request("GET", path, headers=HEADERS)
             response = conn.getresponse()
             response.read()
         except (OSError, http.client.HTTPException):
@@ -302,8 +390,15 @@ def measure(pool, port, urls, duration, rounds, processes, threads):
     turns: this VM's speed drifts by 10-20% within minutes, and taking turns lets the
     drift touch every URL (and the trivial baseline) alike.
     """
-    for path in urls.values():  # warm up every URL first
+    encodings = {}
+    for name, path in urls.items():  # warm up every URL first, and see how it is encoded
         pool.map(_client_process, [(port, path, 1.0, threads)] * processes)
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        conn.request("GET", path, headers=HEADERS)
+        response = conn.getresponse()
+        response.read()
+        encodings[name] = response.getheader("Content-Encoding") or "none"
+        conn.close()
     latencies = {name: [] for name in urls}
     errors = dict.fromkeys(urls, 0)
     for _ in range(rounds):
@@ -320,6 +415,7 @@ def measure(pool, port, urls, duration, rounds, processes, threads):
             "p50": quantiles[49] * 1000,
             "p99": quantiles[98] * 1000,
             "errors": errors[name],
+            "encoding": encodings[name],
         }
     return results
 
@@ -340,10 +436,15 @@ def main():
         "--keep", action="store_true", help="reuse the database if it holds --articles articles"
     )
     parser.add_argument(
-        "--pages", default="home,article,topic,api", help="which pages to measure (and trivial)"
+        "--pages",
+        default="home,article,story,topic,api,original",
+        help="which pages to measure (and trivial)",
     )
     parser.add_argument(
         "--cache", choices=("both", "on", "off"), default="both", help="page cache runs"
+    )
+    parser.add_argument(
+        "--images", choices=("cached", "none"), default="cached", help="images cached, or not"
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per URL")
     parser.add_argument(
@@ -352,9 +453,16 @@ def main():
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")
     parser.add_argument("--threads", type=int, default=4, help="connections per process")
     parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument(
+        "--accept-encoding",
+        default="gzip, deflate, br",
+        help="the clients' Accept-Encoding header ('' sends none)",
+    )
     args = parser.parse_args()
+    if args.accept_encoding:
+        HEADERS["Accept-Encoding"] = args.accept_encoding
 
-    urls = build_database(args.database, args.articles, args.keep)
+    urls = build_database(args.database, args.articles, args.keep, images=args.images)
     urls = {name: urls[name] for name in ("trivial", *args.pages.split(","))}
     switches = {"both": (True, False), "on": (True,), "off": (False,)}[args.cache]
     rows = []
@@ -383,15 +491,18 @@ def main():
     lines = [
         f"{engine}, {args.articles:,} articles, gunicorn 2 sync workers, "
         f"{args.processes}x{args.threads} keep-alive clients, {args.duration:g} s per URL "
-        f"in {args.rounds} rounds",
+        f"in {args.rounds} rounds, Accept-Encoding: {args.accept_encoding or '(none)'}, "
+        f"images {args.images}",
         "",
-        "| Page | URL | Page cache | Requests/s | p50 ms | p99 ms | vs trivial | Errors |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| Page | URL | Page cache | Requests/s | p50 ms | p99 ms | vs trivial | Errors "
+        "| Encoding |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for name, path, page_cache, r, ratio in rows:
         lines.append(
             f"| {name} | `{path}` | {'on' if page_cache else 'off'} | {r['rps']:.0f} "
-            f"| {r['p50']:.1f} | {r['p99']:.1f} | {ratio:.2f}x | {r['errors']} |"
+            f"| {r['p50']:.1f} | {r['p99']:.1f} | {ratio:.2f}x | {r['errors']} "
+            f"| {r['encoding']} |"
         )
     sys.stdout.write("\n".join(lines) + "\n")
 

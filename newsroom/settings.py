@@ -4,6 +4,7 @@ One module for every environment: what differs between a laptop and production i
 set by environment variables (documented in docs/deploy.md), never by editing code.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -72,6 +73,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "taggit",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "articles",
 ]
 
@@ -90,6 +93,11 @@ MIDDLEWARE = [
     # Last, so that it sees the authenticated user and the final response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Compression (newsroom/compression.py): outermost, so that it sees every response's
+# final body. It compresses public responses only, never one with a CSRF token or a
+# cookie (BREACH), and takes Content-Length off 304s.
+MIDDLEWARE.insert(0, "newsroom.compression.CompressionMiddleware")
 
 AUTHENTICATION_BACKENDS = [
     # AxesStandaloneBackend must be first: it refuses locked-out logins before checking passwords.
@@ -114,7 +122,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
         "OPTIONS": {
-            "environment": "articles.templating.environment",
+            "environment": "articles.site.templating.environment",
             "autoescape": True,
         },
     },
@@ -213,8 +221,16 @@ STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+# The media storage (editors' uploads, the image cache's files): local files under
+# MEDIA_ROOT, or any Django storage, e.g. S3-compatible (docs/deploy.md "Images").
+NEWSROOM_MEDIA_STORAGE = os.environ.get(
+    "NEWSROOM_MEDIA_STORAGE", "django.core.files.storage.FileSystemStorage"
+)
+NEWSROOM_MEDIA_STORAGE_OPTIONS = json.loads(
+    os.environ.get("NEWSROOM_MEDIA_STORAGE_OPTIONS") or "{}"
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": NEWSROOM_MEDIA_STORAGE, "OPTIONS": NEWSROOM_MEDIA_STORAGE_OPTIONS},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -271,7 +287,7 @@ NEWSROOM_PAGE_MAX_AGE = env_int("NEWSROOM_PAGE_MAX_AGE", 60)
 # Newsroom's own settings.
 # Files larger than this are refused by the importer before they are parsed.
 NEWSROOM_IMPORT_MAX_BYTES = env_int("NEWSROOM_IMPORT_MAX_BYTES", 1024 * 1024)
-# What one imported file may hold (articles.itemfile.Limits; README "Bad input"). A file
+# What one imported file may hold (articles.ingest.itemfile.Limits; README "Bad input"). A file
 # beyond a limit fails with one line naming the setting.
 NEWSROOM_IMPORT_MAX_BODY_BYTES = env_int("NEWSROOM_IMPORT_MAX_BODY_BYTES", 256 * 1024)
 NEWSROOM_IMPORT_MAX_TOPICS = env_int("NEWSROOM_IMPORT_MAX_TOPICS", 50)
@@ -287,6 +303,72 @@ NEWSROOM_SOURCE_BASE_URL = os.environ.get(
 # An import run still "running" that saved nothing for this long is marked failed
 # (ImportRun.objects.mark_abandoned): its process was killed or its machine is gone.
 NEWSROOM_IMPORT_STALE_MINUTES = env_int("NEWSROOM_IMPORT_STALE_MINUTES", 30)
+# Watched folders (README "Importing and exporting"): the worker's sweep imports these
+# paths (separated by ":") every NEWSROOM_WATCH_MINUTES; unchanged files cost a hash.
+NEWSROOM_WATCHED_FOLDERS = [
+    p for p in os.environ.get("NEWSROOM_WATCHED_FOLDERS", "").split(os.pathsep) if p
+]
+NEWSROOM_WATCH_MINUTES = env_int("NEWSROOM_WATCH_MINUTES", 15)
+
+# The task queue (README "Task queue", docs/deploy.md "Workers"): Django's tasks API on
+# the database backend, run by `manage.py worker` processes.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+# How often (seconds) a worker's clock thread wakes up to see whether a new minute has
+# begun (and so a sweep is due) and whether its heartbeat is due.
+NEWSROOM_WORKER_TICK_SECONDS = env_seconds("NEWSROOM_WORKER_TICK_SECONDS", 1.0)
+# How often a worker records that it is alive, and after how long without a heartbeat
+# it counts as lost: the sweep then marks the task it was running failed.
+NEWSROOM_WORKER_HEARTBEAT_SECONDS = env_seconds("NEWSROOM_WORKER_HEARTBEAT_SECONDS", 10.0)
+NEWSROOM_WORKER_LOST_SECONDS = env_seconds("NEWSROOM_WORKER_LOST_SECONDS", 60.0)
+if NEWSROOM_WORKER_LOST_SECONDS < 3 * NEWSROOM_WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "NEWSROOM_WORKER_LOST_SECONDS must be at least three heartbeats "
+        "(3 x NEWSROOM_WORKER_HEARTBEAT_SECONDS), or a busy worker would be taken for lost."
+    )
+# Finished task results (and the sweep's own records) older than this are deleted by
+# the sweep.
+NEWSROOM_TASK_RESULTS_KEEP_DAYS = env_int("NEWSROOM_TASK_RESULTS_KEEP_DAYS", 7)
+
+# The image cache (README "Images", docs/deploy.md "Images"): lead images, outlet logos
+# and coverage thumbnails are fetched in the background and served as our renditions.
+NEWSROOM_IMAGE_MAX_BYTES = env_int("NEWSROOM_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+NEWSROOM_IMAGE_MAX_PIXELS = env_int("NEWSROOM_IMAGE_MAX_PIXELS", 40_000_000)
+NEWSROOM_IMAGE_CONNECT_TIMEOUT = env_seconds("NEWSROOM_IMAGE_CONNECT_TIMEOUT", 5.0)
+NEWSROOM_IMAGE_READ_TIMEOUT = env_seconds("NEWSROOM_IMAGE_READ_TIMEOUT", 10.0)
+# However the server drips its bytes, one fetch (all its redirects) ends after this.
+NEWSROOM_IMAGE_TOTAL_TIMEOUT = env_seconds("NEWSROOM_IMAGE_TOTAL_TIMEOUT", 30.0)
+NEWSROOM_IMAGE_MAX_REDIRECTS = env_int("NEWSROOM_IMAGE_MAX_REDIRECTS", 3)
+# Fetches from one host at the same time, across every worker.
+NEWSROOM_IMAGE_HOST_CONCURRENCY = env_int("NEWSROOM_IMAGE_HOST_CONCURRENCY", 2)
+# A failure worth retrying (timeout, 5xx, 429, connection refused) is retried after
+# NEWSROOM_IMAGE_RETRY_MINUTES, then twice as long each time, NEWSROOM_IMAGE_MAX_ATTEMPTS
+# fetches in all; then it stays failed until an editor retries it.
+NEWSROOM_IMAGE_RETRY_MINUTES = env_int("NEWSROOM_IMAGE_RETRY_MINUTES", 5)
+NEWSROOM_IMAGE_MAX_ATTEMPTS = env_int("NEWSROOM_IMAGE_MAX_ATTEMPTS", 6)
+# Images the once-a-minute sweep puts on the queue at most.
+NEWSROOM_IMAGE_SWEEP_BATCH = env_int("NEWSROOM_IMAGE_SWEEP_BATCH", 200)
+NEWSROOM_IMAGE_USER_AGENT = os.environ.get(
+    "NEWSROOM_IMAGE_USER_AGENT",
+    "NewsroomImageCache/1.0 (fetches each image of a story it links to once, then serves its"
+    " own copy)",
+)
+# Private, loopback and link-local addresses are refused (after DNS resolution, on
+# every redirect). Only tests, whose servers run on 127.0.0.1, turn this on.
+NEWSROOM_IMAGE_ALLOW_PRIVATE_ADDRESSES = env_bool("NEWSROOM_IMAGE_ALLOW_PRIVATE_ADDRESSES")
+# URL prefixes answered from a local folder instead of the network, as
+# "prefix=folder,prefix=folder": `make run` maps the demo content's made-up image host
+# to fixtures/images/, so the demo site has pictures and nothing leaves the machine.
+NEWSROOM_IMAGE_SOURCES = {
+    prefix.strip(): Path(folder.strip()).resolve()
+    for prefix, _, folder in (
+        entry.partition("=") for entry in env_list("NEWSROOM_IMAGE_SOURCES") if "=" in entry
+    )
+}
 
 # django-axes: after repeated failed admin logins, lock the account/address pair, and
 # the address whatever usernames it tried (one address guessing many accounts).

@@ -6,10 +6,13 @@ from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
-from articles import views as article_views
-from articles.caching import public_page
-from articles.sitemaps import SITEMAPS
+from articles.site import views as article_views
+from articles.site.caching import public_page
+from articles.site.sitemaps import SITEMAPS, news_sitemap
 from newsroom import health
+
+# JSON under /api/, the 404 page elsewhere.
+handler404 = "articles.site.api.page_not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -21,6 +24,8 @@ urlpatterns = [
         {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},
         name="sitemap",
     ),
+    # Before sitemap-<section>.xml, which would take "news" for a section.
+    path("sitemap-news.xml", news_sitemap, name="sitemap_news"),
     path(
         "sitemap-<section>.xml",
         public_page(sitemap_views.sitemap),

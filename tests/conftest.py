@@ -1,3 +1,4 @@
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,28 @@ def pytest_configure(config):
     # own, so the screenshots in test-results/screenshots/ outlive other test runs.
     if getattr(config.option, "output", None) == "test-results":
         config.option.output = "test-results/playwright"
+
+
+class FrozenClock:
+    """articles.clock stopped at `now`; `advance(minutes=1)` moves it on."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        self.now += dt.timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """Freezes articles.clock.now(), the time every time-dependent rule reads, at a fixed
+    moment (2026-03-02 10:00:30 UTC) for the test."""
+    from articles import clock
+
+    frozen = FrozenClock(dt.datetime(2026, 3, 2, 10, 0, 30, tzinfo=dt.UTC))
+    monkeypatch.setattr(clock, "now", frozen)
+    return frozen

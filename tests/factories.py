@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from articles import ranking
 from articles.models import Article, ArticleImage, Provider, RelatedCoverage, Topic
 
 _seq = itertools.count(1)
@@ -40,8 +41,14 @@ def make_article(
     topics=(),
     images=1,
     published_at=None,
+    heat=None,
     **fields,
 ):
+    """An article with its heat and score computed, as every writer leaves them.
+
+    `heat` pins a heat, as an editor would; without it (or with -1) the heat is
+    computed from the quality (50 unless given) and coverage.
+    """
     n = next(_seq)
     title = title or f"Article number {n}"
     article = Article.objects.create(
@@ -52,7 +59,7 @@ def make_article(
         provider=provider or make_provider(),
         status=status,
         quality=fields.pop("quality", 50),
-        heat=fields.pop("heat", 60),
+        heat_pin=None if heat == -1 else heat,
         **fields,
     )
     for topic in topics:
@@ -66,12 +73,15 @@ def make_article(
             height=675,
             is_cached=True,
         )
+    ranking.recompute([article.pk])
+    article.refresh_from_db()
     return article
 
 
 def make_coverage(article, url=None, **fields):
+    """A coverage entry of `article`, whose heat and score follow."""
     n = next(_seq)
-    return RelatedCoverage.objects.create(
+    coverage = RelatedCoverage.objects.create(
         article=article,
         title=fields.pop("title", f"Coverage {n}"),
         url=url or f"https://other.example/{n}",
@@ -80,6 +90,8 @@ def make_coverage(article, url=None, **fields):
         quality=fields.pop("quality", 40),
         **fields,
     )
+    ranking.recompute([article.pk])
+    return coverage
 
 
 def run_import(*paths, **options):

@@ -36,7 +36,7 @@ def wait_for(path):
 # argv: pause point, which call pauses (1 = the first), ready file, go file, then the
 # command's own arguments.
 #   locked:  inside a batch's transaction, right after its articles were read and
-#            locked (articles.importer._lock_articles)
+#            locked (articles.ingest.importer._lock_articles)
 #   between: after a batch committed and its counts were saved, before the next batch
 #            (Importer._tick)
 PAUSING_IMPORT = (
@@ -47,7 +47,7 @@ import django
 django.setup()
 from django.core.management import execute_from_command_line
 
-from articles import importer
+from articles.ingest import importer
 
 point, nth, ready, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 calls = []
@@ -138,7 +138,10 @@ else:
         "status": response.status_code,
         "refused_as_stale": "someone else changed" in response.content.decode(),
     }
-done.write_text(json.dumps(result))
+# Written whole, then renamed into place: the test reads it as soon as it exists.
+partial = done.with_suffix(".partial")
+partial.write_text(json.dumps(result))
+partial.replace(done)
 """
 )
 

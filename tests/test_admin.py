@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.admin import ArticleAdmin
+from articles.admin.model_admins import ArticleAdmin
+from articles.ingest.snapshot import values_of
 from articles.models import Article, ImportRun, Provider, Topic
 from tests.admin_support import (
     change_url,
@@ -23,6 +24,7 @@ from tests.admin_support import (
     form_data,
 )
 from tests.factories import make_article, make_coverage, make_provider, make_topic
+from tests.image_support import host_image
 
 pytestmark = pytest.mark.django_db
 
@@ -123,8 +125,10 @@ def test_thumbnail_only_for_http_urls(editor, client):
     shown = make_article("Has picture")
     hidden = make_article("Hostile picture", images=0)
     hidden.images.create(position=0, url="javascript:alert(1)")  # bypasses validation
+    picture = host_image(shown.images.first().url)
     html = client.get(changelist_url()).content.decode()
-    assert f'src="{shown.images.first().url}"' in html
+    assert f'src="/media/images/{picture.sha256[:2]}/{picture.sha256}/800.jpg"' in html
+    assert shown.images.first().url not in html  # our copy, not the outlet's
     assert "javascript:alert(1)" not in html
 
 
@@ -182,12 +186,12 @@ def test_list_edit_validates_scores(editor, client):
     article = make_article(quality=10, heat=10)
     data = form_data(client.get(changelist_url()), "changelist-form")
     row = changelist_row_prefix(data, article)
-    data.update({f"{row}-quality": "-3", f"{row}-heat": "-5", "_save": "Save"})
+    data.update({f"{row}-quality": "-3", f"{row}-heat_pin": "-5", "_save": "Save"})
     html = client.post(changelist_url(), data).content.decode()
     assert "Quality must be 0 or more" in html
-    assert "Heat must be -1 (unknown) or more" in html
+    assert "A pinned heat must be 0 or more" in html
     article.refresh_from_db()
-    assert (article.quality, article.heat) == (10, 10)
+    assert (article.quality, article.heat_pin) == (10, 10)
 
 
 # The article form ------------------------------------------------------------------
@@ -196,12 +200,12 @@ def test_list_edit_validates_scores(editor, client):
 def test_change_form_sections_and_secured_kept_short(editor, client):
     secret, older, newer = ("S3CR3T-" + c * 100 for c in "xyz")
     article = make_article(secured=secret)
-    article.imported = {**article.current_values(), "secured": older}
+    article.imported = {**values_of(article), "secured": older}
     article.import_conflicts = [{"field": "secured", "ours": secret, "theirs": newer}]
     article.save()
     response = client.get(change_url(article))
     names = [name for name, _ in response.context["adminform"].fieldsets]
-    assert names[:4] == ["Import conflicts", "Content", "Editorial", "Source"]
+    assert names[:5] == ["Import conflicts", "Editorial", "Why this rank", "Content", "Source"]
     html = response.content.decode()
     assert secret not in html and older not in html and newer not in html
     assert f"{secret[:12]}… ({len(secret)} characters)" in html
@@ -211,12 +215,12 @@ def test_change_form_saves_and_edits_topics(editor, client):
     vision, robots = make_topic("Vision"), make_topic("Robots")
     article = make_article(topics=[vision], status=Article.Status.REVIEW)
     data = form_data(client.get(change_url(article)), "article_form")
-    data.update({"title": "New title", "topics": [str(robots.pk)], "heat": "-1"})
+    data.update({"title": "New title", "topics": [str(robots.pk)], "heat_pin": "150"})
     response = client.post(change_url(article), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     article.refresh_from_db()
     assert article.title == "New title"
-    assert article.heat is None  # -1 means unknown
+    assert article.heat_pin == 150
     assert list(article.topics.all()) == [robots]
 
 
@@ -224,7 +228,7 @@ def test_change_form_saves_and_edits_topics(editor, client):
     ("field", "value", "message"),
     [
         ("quality", "-1", "Quality must be 0 or more"),
-        ("heat", "-2", "Heat must be -1 (unknown) or more"),
+        ("heat_pin", "-1", "A pinned heat must be 0 or more"),
         ("original_url", "javascript:alert(1)", "Enter a valid http:// or https:// URL"),
         ("web_url", "ftp://example.com/x", "Only http:// and https:// URLs are allowed"),
     ],
@@ -283,7 +287,7 @@ def test_add_form_makes_slug_and_starts_in_review(editor, client):
 
 def test_changed_since_import_and_conflicts_are_shown_escaped(editor, client):
     article = make_article(title="Edited <b>title</b>")
-    values = article.current_values()
+    values = values_of(article)
     article.imported = {**values, "title": "Imported <script>x</script>"}
     article.import_conflicts = [
         {"field": "title", "ours": "Edited <b>title</b>", "theirs": "<img src=x onerror=alert(1)>"}
@@ -376,7 +380,8 @@ def test_related_stories_and_provider_autocomplete(editor, client):
             "field_name": "related_stories",
         },
     )
-    assert [r["text"] for r in response.json()["results"]] == ["Chips shortage deepens"]
+    texts = [r["text"] for r in response.json()["results"]]
+    assert [text.split(" — ")[0] for text in texts] == ["Chips shortage deepens"]
     response = client.get(
         reverse("admin:autocomplete"),
         {
@@ -468,3 +473,9 @@ def test_import_runs_are_read_only_newest_first(client, admin_user):
     delete = reverse("admin:articles_importrun_delete", args=[newer.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 403
     assert ImportRun.objects.count() == 2
+
+
+def test_the_admin_is_branded_newsroom(editor, client):
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "<title>Desk | Newsroom desk</title>" in html
+    assert '<a href="/admin/">Newsroom</a>' in html and "Django administration" not in html

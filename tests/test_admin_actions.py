@@ -71,13 +71,18 @@ def test_set_quality(editor, client):
     assert history(same) == []
 
 
-def test_set_heat_minus_one_means_unknown(editor, client):
-    articles = [make_article(heat=50), make_article(heat=None)]
+def test_set_heat_minus_one_unpins(editor, client):
+    """-1 (unknown) removes an editor's pin: the heat is the computed one again."""
+    articles = [make_article(quality=50), make_article(quality=None)]
+    Article.objects.filter(pk=articles[0].pk).set_heat(150)
     assert run_action(client, "set_heat", articles, value=-1) == [
         "Set heat to unknown on 1 article. 1 article already had that value."
     ]
-    assert [a.heat for a in Article.objects.all()] == [None, None]
-    assert history(articles[0]) == ["Set heat to None."]
+    assert [(a.heat_pin, a.heat) for a in Article.objects.order_by("pk")] == [
+        (None, 50),
+        (None, None),
+    ]
+    assert history(articles[0]) == ["Set pinned heat to None."]
 
 
 @pytest.mark.parametrize(
@@ -119,15 +124,19 @@ def test_add_and_remove_topic(editor, client):
 
 
 @pytest.mark.parametrize("action", ["add_topic", "remove_topic"])
-def test_topic_actions_forget_the_cached_public_pages(editor, client, settings, action):
-    """Both write link rows in bulk (no m2m signal): the QuerySet method invalidates."""
+def test_topic_actions_forget_the_cached_public_pages(
+    editor, client, settings, action, django_capture_on_commit_callbacks
+):
+    """Both write link rows in bulk (no m2m signal): the change they record invalidates,
+    once the action's transaction commits."""
     settings.NEWSROOM_PAGE_CACHE = True
     vision = make_topic("Vision", slug="vision")
     article = make_article("Seeing machines", topics=[vision] if action == "remove_topic" else [])
     reader = Client()
     before = "/topics/vision/" in reader.get("/").content.decode()  # now cached
 
-    run_action(client, action, [article], topic=vision.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_action(client, action, [article], topic=vision.pk)
 
     after = "/topics/vision/" in reader.get("/").content.decode()
     assert (before, after) == ((False, True) if action == "add_topic" else (True, False))

@@ -73,12 +73,24 @@ def test_shape_of_the_list_and_of_an_item(client):
     assert item["provider"] == {
         "domain": "cnet.com",
         "images": [
-            {"url": "https://logos.example/cnet.jpg", "width": 50, "height": 50, "isCached": False}
+            {
+                "url": "https://logos.example/cnet.jpg",
+                "width": 50,
+                "height": 50,
+                "isCached": False,
+                "renditionUrl": None,  # not cached here (tests/test_image_pages.py)
+            }
         ],
         "name": "CNET",
     }
     assert item["images"] == [
-        {"url": item["images"][0]["url"], "width": 1200, "height": 675, "isCached": True}
+        {
+            "url": item["images"][0]["url"],
+            "width": 1200,
+            "height": 675,
+            "isCached": True,
+            "renditionUrl": None,
+        }
     ]
     assert item["locale"] == "en-us"
     assert item["categories"] == ["news"]
@@ -86,7 +98,7 @@ def test_shape_of_the_list_and_of_an_item(client):
 
 
 def test_unknown_amp_urls_and_heat_are_null(client):
-    make_article(heat=None)
+    make_article(quality=None)  # nor a pinned heat
     item = client.get("/api/news/").json()["value"][0]
     assert item["ampWebUrl"] is None and item["cdnAmpWebUrl"] is None and item["heat"] is None
 

@@ -63,7 +63,8 @@ from django.db.models import Prefetch
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from articles.importer import Importer, Report
+from articles.ingest.importer import Importer, Report
+from articles.ingest.snapshot import values_of
 from articles.models import (
     Article,
     ArticleImage,
@@ -264,7 +265,7 @@ ARTICLE_PREFETCH = (
 
 def article_state(a: Article):
     return (
-        a.current_values(),
+        values_of(a),
         a.imported,
         a.import_hash,
         a.source_path,
@@ -381,8 +382,9 @@ def run_import(folders: Path | list[Path], label: str, *, workers=1, **limits) -
     real_run = Importer.run
 
     def spy(importer, paths):
-        reports.append(importer.report)
-        return real_run(importer, paths)
+        report = real_run(importer, paths)
+        reports.append(report)
+        return report
 
     out, err = io.StringIO(), io.StringIO()
     command_error = ""
@@ -626,9 +628,9 @@ def check_run(run: Run):
         assert a.source_path in paths and a.source_path not in failed, (
             f"{label}: article {a.web_url!r} written by this run from {a.source_path!r}"
         )
-        assert a.current_values() == a.imported, (
+        assert values_of(a) == a.imported, (
             f"{label}: article {a.web_url!r} does not hold what its file said: "
-            f"{_diff(a.current_values(), a.imported)}"
+            f"{_diff(values_of(a), a.imported)}"
         )
     written = {a.source_path for a in touched.values()}
     for action, path in r.actions:
@@ -690,7 +692,7 @@ def check_run(run: Run):
             assert article is not None and article.source_path == str(path), (
                 f"{label}: the good file {path.name} was not imported"
             )
-            values = article.current_values()
+            values = values_of(article)
             assert values["topics"] == ["AI", "Companion Topic"], f"{label}: {values['topics']}"
             assert len(values["images"]) == 1 and len(values["coverage"]) == 1, label
         if good.slug:
@@ -1283,7 +1285,7 @@ def _twin(name: str, data: bytes, n: int | None = None) -> bytes | None:
 
 def article_values(path: Path) -> dict:
     article = Article.objects.get(source_path=str(path))
-    values = article.current_values()
+    values = values_of(article)
     return {
         **values,
         "image_urls": [i["url"] for i in values["images"]],
@@ -1390,7 +1392,7 @@ def test_big_generated_lists(kind, count):
         )
         path = next(p for p in run.files if p.name == f"big-{kind}.md")
         if run.failure(path) is None:
-            values = Article.objects.get(source_path=str(path)).current_values()
+            values = values_of(Article.objects.get(source_path=str(path)))
             stored = {
                 "topics": values["topics"],
                 "images": values["images"],

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from articles import importer, itemfile
-from articles.importer import Importer
+from articles.ingest import importer, itemfile, parsing
+from articles.ingest.importer import Importer
 from articles.models import Article, ArticleImage, RelatedCoverage, Topic
+from articles.timestamps import iso_datetime, parse_timestamp
 
 from .factories import run_import
 
@@ -107,14 +108,13 @@ def test_a_date_in_a_text_field_keeps_its_spelling():
 def test_dates_are_written_back_with_four_digit_years():
     import datetime as dt
 
-    assert itemfile.iso_datetime(dt.datetime(1900, 1, 2, 3, 4, 5, tzinfo=dt.UTC)) == (
-        "1900-01-02T03:04:05Z"
-    )
-    assert itemfile.parse_timestamp("0500-01-01") is None
-    assert itemfile.parse_timestamp("9999-12-31T23:59:59-01:00") is None
-    assert itemfile.parse_timestamp("2026-03-02 09:15:00 -5").isoformat() == (
-        "2026-03-02T14:15:00+00:00"
-    )
+    assert iso_datetime(dt.datetime(1900, 1, 2, 3, 4, 5, tzinfo=dt.UTC)) == ("1900-01-02T03:04:05Z")
+    assert parse_timestamp("0500-01-01") is None
+    assert parse_timestamp("0500-01-01T00:00:00Z") is None  # the snapshot's own form, too
+    assert parse_timestamp("2026-02-30T00:00:00Z") is None
+    assert parse_timestamp("2026-03-02T09:15:00Z") == dt.datetime(2026, 3, 2, 9, 15, tzinfo=dt.UTC)
+    assert parse_timestamp("9999-12-31T23:59:59-01:00") is None
+    assert parse_timestamp("2026-03-02 09:15:00 -5").isoformat() == ("2026-03-02T14:15:00+00:00")
 
 
 def test_taxonomy_services_keep_only_http_links():
@@ -297,7 +297,7 @@ def test_a_file_that_kills_its_parser_process_fails_alone(monkeypatch, tmp_path)
         return real_parse(path, data, **kwargs)
 
     monkeypatch.setattr(itemfile, "parse", die_on_poison)
-    monkeypatch.setattr(importer, "PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(parsing, "PARALLEL_THRESHOLD", 2)
     write(tmp_path, "poison.md", item_text(1))
     for n in range(2, 8):
         write(tmp_path, f"{n}.md", item_text(n))
@@ -329,19 +329,10 @@ def test_full_clean_reports_each_error_once(tmp_path):
     assert len(errors["quality"]) == 1 and len(errors["web_url"]) == 1
 
 
-def test_the_format_limits_are_the_columns_sizes():
-    from articles.models import ArticleImage, Provider, RelatedCoverage
-
-    assert Article._meta.get_field("title").max_length == itemfile.MAX_TITLE_LENGTH
-    assert RelatedCoverage._meta.get_field("title").max_length == itemfile.MAX_TITLE_LENGTH
-    assert ArticleImage._meta.get_field("title").max_length == itemfile.MAX_TITLE_LENGTH
-    assert Article._meta.get_field("web_url").max_length == itemfile.MAX_URL_LENGTH
-    assert RelatedCoverage._meta.get_field("url").max_length == itemfile.MAX_URL_LENGTH
+def test_the_taxonomy_limits_are_the_columns_sizes():
+    # The item's, images' and coverage's limits: tests/test_schema.py.
     assert Topic._meta.get_field("name").max_length == itemfile.MAX_TOPIC_NAME_LENGTH
     assert Topic._meta.get_field("slug").max_length == itemfile.MAX_SLUG_LENGTH
-    assert Provider._meta.get_field("domain").max_length == 253
-    # PostgreSQL's integer: what the quality, heat, width and height columns hold.
-    assert itemfile.MAX_INT == 2**31 - 1
 
 
 def test_a_control_character_in_the_body_fails_at_its_line():

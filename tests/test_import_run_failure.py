@@ -25,8 +25,8 @@ from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import importer
-from articles.importer import Importer
+from articles.ingest import importer
+from articles.ingest.importer import Importer
 from articles.models import ABANDONED_REASON, Article, ImportRun, ImportRunQuerySet, process_alive
 from tests.race_support import PausedImport, no_process_left, state  # noqa: F401 - fixture
 from tests.test_concurrency import manage, process_env, shared_database_url

@@ -6,8 +6,8 @@ import tracemalloc
 
 import pytest
 
-from articles import itemfile
-from articles.itemfile import FileError, Item, TaxonomyEntry
+from articles.ingest import itemfile
+from articles.ingest.itemfile import FileError, Item, TaxonomyEntry
 
 GOOD = """---
 category: news

@@ -16,7 +16,7 @@ by an import, whatever the file and the merge say: a conflict on "status" says s
 
 import pytest
 
-from articles.importer import Importer
+from articles.ingest.importer import Importer
 from articles.models import Article
 from tests.race_support import Editor, PausedImport, no_process_left, state  # noqa: F401 - fixture
 from tests.test_concurrency import manage, process_env, shared_database_url

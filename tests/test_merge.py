@@ -2,7 +2,7 @@
 
 import pytest
 
-from articles.merge import Conflict, merge, merge_field
+from articles.ingest.merge import Conflict, merge, merge_field
 
 
 @pytest.mark.parametrize(

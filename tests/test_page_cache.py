@@ -1,13 +1,23 @@
-"""The public page cache: what invalidates it (only what readers see), and its settings
-(read once, by newsroom/settings.py)."""
+"""The public page cache: what invalidates it (only what readers see, once committed),
+and its settings (read once, by newsroom/settings.py). Every way of changing an
+article is in tests/test_write_contract.py; here, the other rows readers see."""
 
 import pytest
 from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
 from django.test import Client
 from django.utils import timezone
 
-from articles import caching
-from articles.models import Article, ArticleImage, ImportRun, Provider, TaggedTopic, Topic
+from articles.models import (
+    Article,
+    ArticleImage,
+    ImportRun,
+    Provider,
+    RelatedCoverage,
+    TaggedTopic,
+    Topic,
+)
+from articles.site import caching
 
 from .factories import make_article, make_coverage, make_provider, make_topic
 
@@ -37,9 +47,8 @@ def test_import_run_bookkeeping_keeps_the_cached_pages(generation):
     assert generation() == before
 
 
-def _change_article(article, spare):
-    article.title = "Renamed"
-    article.save()
+def _rescore_article(article, spare):
+    Article.objects.filter(pk=article.pk).set_quality(99)  # changes.record()
 
 
 def _change_image(article, spare):
@@ -90,7 +99,7 @@ def _delete_article(article, spare):
 @pytest.mark.parametrize(
     "change",
     [
-        _change_article,
+        _rescore_article,
         _change_image,
         _add_coverage,
         _change_provider,
@@ -103,31 +112,51 @@ def _delete_article(article, spare):
         _delete_article,
     ],
 )
-def test_changes_readers_see_forget_the_cached_pages(generation, change):
+def test_changes_readers_see_forget_the_cached_pages(
+    generation, change, django_capture_on_commit_callbacks
+):
     article = make_article(topics=[make_topic()], images=1)
     spare = {"topic": make_topic(), "article": make_article()}
     before = generation()
 
-    change(article, spare)
+    with django_capture_on_commit_callbacks(execute=False) as on_commit:
+        change(article, spare)
+        assert generation() == before  # not before the change commits
+    for callback in on_commit:
+        callback()
 
     assert generation() != before
 
 
-def test_a_new_outlet_or_topic_forgets_the_cached_pages(generation):
+def test_deleting_an_article_alone_forgets_the_cached_pages(
+    generation, django_capture_on_commit_callbacks
+):
+    article = make_article(images=0)  # nothing else goes with it
     before = generation()
-    make_provider()
+    with django_capture_on_commit_callbacks(execute=True):
+        Article.objects.filter(pk=article.pk).delete()  # the admin's delete action, too
+    assert generation() != before
+
+
+def test_a_new_outlet_or_topic_forgets_the_cached_pages(
+    generation, django_capture_on_commit_callbacks
+):
+    before = generation()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_provider()
     assert generation() != before
     before = generation()
-    make_topic()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_topic()
     assert generation() != before
 
 
 def test_the_signals_listen_to_the_shown_models_only():
-    from django.db.models.signals import post_save
-
     assert not post_save.has_listeners(ImportRun)
-    for model in (Article, ArticleImage, Provider, Topic, TaggedTopic):
-        assert post_save.has_listeners(model), model
+    # An article's writers report through changes.record(), not through post_save.
+    assert not post_save.has_listeners(Article) and post_delete.has_listeners(Article)
+    for model in (ArticleImage, RelatedCoverage, Provider, Topic, TaggedTopic):
+        assert post_save.has_listeners(model) and post_delete.has_listeners(model), model
 
 
 # -- Settings: read once at start-up, not per request --------------------------------------

@@ -7,7 +7,6 @@ Contributors edit everything else; no page, action or crafted POST lets them cha
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.sites import site
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
 from django.urls import reverse
@@ -17,6 +16,7 @@ from tests.admin_support import (
     change_url,
     changelist_row_prefix,
     changelist_url,
+    editorial_group,
     form_data,
     make_staff,
 )
@@ -44,9 +44,9 @@ def action_names(client):
 
 
 def test_groups_split_publishing_from_editing():
-    editors = set(Group.objects.get(name="Editors").permissions.values_list("codename", flat=True))
+    editors = set(editorial_group("Editors").permissions.values_list("codename", flat=True))
     contributors = set(
-        Group.objects.get(name="Contributors").permissions.values_list("codename", flat=True)
+        editorial_group("Contributors").permissions.values_list("codename", flat=True)
     )
     assert {"publish_article", "add_article", "change_article", "delete_article"} <= editors
     assert {"view_article", "change_article", "view_importrun"} <= contributors
@@ -214,7 +214,7 @@ def test_anonymous_and_non_staff_are_sent_to_login(client, django_user_model, ur
     assert response["Location"].startswith(reverse("admin:login"))
 
     member = django_user_model.objects.create_user("reader", password="pw")
-    member.user_permissions.add(*Group.objects.get(name="Editors").permissions.all())
+    member.user_permissions.add(*editorial_group("Editors").permissions.all())
     client.force_login(member)  # every article permission, but not staff
     response = client.get(url)
     assert response.status_code == 302

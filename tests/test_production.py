@@ -2,6 +2,7 @@
 read-replica router, JSON logs, the shared Redis cache, and the real app server.
 """
 
+import gzip
 import json
 import logging
 import os
@@ -458,7 +459,7 @@ def test_redis_cache_is_shared_between_app_servers(redis_cache):
 def test_a_page_cached_in_redis_is_invalidated_by_another_server_publishing(
     client, redis_cache, django_assert_num_queries
 ):
-    from articles.caching import GENERATION_KEY
+    from articles.site.caching import GENERATION_KEY
 
     draft = make_article("Quiet draft about submarines", status=Article.Status.REVIEW)
     make_article("Published story about satellites")
@@ -578,6 +579,16 @@ def test_gunicorn_serves_the_site_with_production_settings(production_env):
         assert status == 200
         assert headers.get("Content-Encoding") == "gzip"
         assert "immutable" in headers["Cache-Control"]
+        # Brotli too, made by collectstatic (the brotli package) for the clients that take it.
+        status, headers, _ = fetch(server.base + stylesheet, {"Accept-Encoding": "br, gzip"})
+        assert (status, headers.get("Content-Encoding")) == (200, "br")
+
+        # Public pages compressed on the wire; a 304 carries no Content-Length.
+        status, headers, body = fetch(server.base + "/", {"Accept-Encoding": "gzip"})
+        assert (status, headers.get("Content-Encoding")) == (200, "gzip")
+        assert gzip.decompress(body).decode() == html
+        status, headers, body = fetch(server.base + "/", {"If-None-Match": headers["ETag"]})
+        assert (status, body) == (304, b"") and "Content-Length" not in headers
 
         assert fetch(server.base + "/no-such-page/")[0] == 404
 

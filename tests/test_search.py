@@ -1,4 +1,4 @@
-"""articles.search.search_articles on both engines.
+"""articles.site.search.search_articles on both engines.
 
 Tests marked `postgres_only` check the full-text machinery (trigger, weights, GIN
 index, stemming); `sqlite_only` ones check the fallback's exact rules. The rest must
@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from articles.models import Article
-from articles.search import MAX_TERMS, search_articles
+from articles.site.search import MAX_TERMS, search, search_articles
 from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +229,84 @@ def test_fallback_matches_substrings_and_ignores_quotes():
 
     assert list(search_articles(Article.objects.all(), "autonom")) == [article]
     assert list(search_articles(Article.objects.all(), '"self-driving"')) == [article]
+
+
+# -- Typos, stems, counts: what the search page asks (both engines) ------------------------
+
+
+@pytest.fixture
+def robot_stories():
+    return [
+        make_article("Robot folds laundry", excerpt="A household robot."),
+        make_article("Robots learn to walk", excerpt="Legged machines."),
+        make_article("Warehouse robotics startup raises money", excerpt="Funding news."),
+    ]
+
+
+def test_a_plural_finds_what_the_singular_finds(robot_stories):
+    published = Article.objects.published()
+    singular = set(search_articles(published, "robot"))
+    assert set(search_articles(published, "robots")) >= singular - {robot_stories[2]}
+    assert {robot_stories[0], robot_stories[1]} <= set(search_articles(published, "robots"))
+
+
+def test_a_typo_gets_a_suggestion_and_its_stories(robot_stories):
+    result = search(Article.objects.published(), "robto")
+    assert result.suggestion == "robot"
+    assert result.count == len(result.stories) >= 2
+    assert {robot_stories[0], robot_stories[1]} <= set(result.stories)
+    # Only the word that finds nothing is replaced.
+    result = search(Article.objects.published(), "robto laundry")
+    assert (result.suggestion, list(result.stories)) == ("robot laundry", [robot_stories[0]])
+
+
+def test_a_word_that_matches_gets_a_count_and_no_suggestion(robot_stories):
+    result = search(Article.objects.published(), "laundry")
+    assert (result.count, result.suggestion, list(result.stories)) == (1, "", [robot_stories[0]])
+
+
+def test_nothing_close_means_no_suggestion(robot_stories):
+    result = search(Article.objects.published(), "xqzvwk")
+    assert (result.count, result.suggestion, list(result.stories)) == (0, "", [])
+
+
+def test_suggestions_never_come_from_drafts():
+    make_article("Crop blight spotted by drones", status=Article.Status.REVIEW)
+    make_article("Weather report")
+    result = search(Article.objects.published(), "bligth")
+    assert (result.count, result.suggestion) == (0, "")
+    assert search(Article.objects.all(), "bligth").suggestion == "blight"
+
+
+def test_the_search_page_counts_and_suggests(client, robot_stories, settings):
+    settings.NEWSROOM_PAGE_CACHE = False
+    html = client.get("/search/?q=laundry").content.decode()
+    assert "1 story matches “laundry”." in html
+    html = client.get("/search/?q=robto").content.decode()
+    assert "No published story matches “robto”. Did you mean" in html
+    assert '<a href="/search/?q=robot">robot</a>?' in html
+    assert "stories match “robot”." in html and "Robot folds laundry" in html
+    html = client.get("/search/?q=xqzvwk").content.decode()
+    assert "No published story matches “xqzvwk”." in html
+    assert "match “" not in html and "matching" not in html  # no heading over nothing
+
+
+@postgres_only
+def test_suggestions_read_titles_through_the_trigram_index(robot_stories):
+    from django.contrib.postgres.lookups import TrigramWordSimilar
+    from django.db.models import F, Value
+
+    # The operator alone: on a table this small the planner would rather walk the status index.
+    candidates = Article.objects.filter(TrigramWordSimilar(F("title"), Value("robto")))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = candidates.values("title").query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "article_title_trigram" in plan
+
+
+def test_a_word_that_finds_something_is_kept_as_it_is():
+    # "learn" is in no title ("learns" is), but the excerpt has it: only "robto" changes.
+    make_article("Robot learns to walk", excerpt="Watch it learn.")
+    assert search(Article.objects.published(), "learn robto").suggestion == "learn robot"

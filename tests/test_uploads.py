@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from articles import images
+from articles.admin import images
 from articles.models import Article
 from tests.admin_support import change_url, changelist_url, form_data, make_staff
 from tests.factories import make_article

@@ -314,6 +314,7 @@ TOPIC_FORM = {
     "hashtags": "[]",
     "images": "[]",
     "services": "{}",
+    "rank_hours": "0",
 }
 
 

@@ -7,7 +7,7 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def editorial_summary(context):
-    """The admin index's at-a-glance numbers (see articles.admin.editorial_summary)."""
-    from articles.admin import editorial_summary
+    """The admin index's at-a-glance numbers (see articles.admin.model_admins.editorial_summary)."""
+    from articles.admin.model_admins import editorial_summary
 
     return editorial_summary(context["request"].user)

@@ -4,19 +4,14 @@ Nothing here imports Playwright, so this file loads (and the rest of the suite r
 on machines without it; `support.py` decides whether the browser tests run at all.
 """
 
-import functools
 import hashlib
-import importlib
 import os
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.db import connection
-from django.db.migrations.loader import MigrationLoader
 
 from articles.models import Article, Topic
+from tests.admin_support import make_staff
 from tests.conftest import FIXTURES
 
 from . import stories
@@ -110,35 +105,12 @@ def _e2e_environment(settings):
 # People ------------------------------------------------------------------------------
 
 
-@functools.cache
-def _groups_migration():
-    """Migration 0002's own function, and the models as they were when it ran."""
-    module = importlib.import_module("articles.migrations.0002_editorial_groups")
-    state = MigrationLoader(connection).project_state(("articles", "0002_editorial_groups"))
-    return module.create_groups, state.apps
-
-
 @pytest.fixture
-def editorial_groups(transactional_db):
-    """The Editors and Contributors groups, made by migration 0002's own code.
-
-    The live server needs real commits, so each test ends by emptying the database,
-    and rows written by data migrations go with it; this puts the groups back.
-    """
-    create_groups, historical_apps = _groups_migration()
-    create_groups(historical_apps, None)
-
-
-@pytest.fixture
-def make_user(editorial_groups):
+def make_user(transactional_db):
     """`make_user("edna", "Editors")`: a staff account in one of the editorial groups."""
 
     def make(username, group):
-        user = get_user_model().objects.create_user(
-            username, password=PASSWORD, is_staff=True, first_name=username.title()
-        )
-        user.groups.add(Group.objects.get(name=group))
-        return user
+        return make_staff(username, group=group, password=PASSWORD, first_name=username.title())
 
     return make
 

@@ -34,8 +34,8 @@ HOSTILE_TITLE = (
 )
 BOLD_EXCERPT_TITLE = "Translation startup open-sources its evaluation suite for 40 languages"
 
-# What the editor sets on CHIP. Heat 145 puts it third in "Top": after the stories
-# with heat 171 and 150, before the one with 140.
+# What the editor sets on CHIP: quality 120 and a pinned heat of 145. Where that puts
+# it in "Top" depends on its date as well (the reader's journey works it out).
 CHIP_QUALITY = 120
 CHIP_HEAT = 145
 CHIP_NEW_TOPIC = "Machine Learning"

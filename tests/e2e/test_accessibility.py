@@ -17,7 +17,7 @@ from .support import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PAGES = ["home", "topic", "article", "search"]
+PAGES = ["home", "topic", "article", "search", "how-top-works"]
 
 
 @pytest.fixture
@@ -28,6 +28,7 @@ def public_url(published_story):
         "topic": published_story.topics.get(name="AI").get_absolute_url(),
         "article": published_story.get_absolute_url(),
         "search": "/search/?q=chip",
+        "how-top-works": "/how-top-works/",
         "topics": "/topics/",
     }
     return urls.__getitem__
@@ -92,3 +93,13 @@ def test_keyboard_reaches_the_main_links_in_a_sensible_order(page, published_sto
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Top"
+
+
+def test_the_footer_sits_at_the_bottom_of_a_short_page(page, published_story):
+    """A page shorter than the window (the 404 page on a desktop screen) keeps its
+    footer at the bottom instead of floating mid-window."""
+    page.set_viewport_size(DESKTOP)
+    page.goto("/no-such-page/")
+    assert page.evaluate("document.documentElement.scrollHeight") <= DESKTOP["height"]
+    box = page.get_by_role("contentinfo").bounding_box()
+    assert abs(box["y"] + box["height"] - DESKTOP["height"]) <= 1

@@ -28,7 +28,8 @@ def test_editor_publishes_twenty_items_in_one_action(page, browser_profile, edit
 
     problems = record_problems(page)
     log_in(page, editor)
-    page.get_by_role("link", name="in the review queue").click()
+    waiting = Article.objects.in_review().count()
+    page.get_by_role("link", name=f"{waiting} in the review queue", exact=True).click()
     page.locator("#searchbar").fill("Bulk story")
     page.get_by_role("button", name="Search").click()
     rows = page.locator("#result_list tbody tr")

@@ -53,7 +53,9 @@ def test_reimport_keeps_the_editors_title_and_shows_the_conflict(page, editor, t
     conflicts = page.get_by_role("group", name="Import conflicts")
     expect(conflicts).to_be_visible()
     row = conflicts.get_by_role("row").filter(has_text="title")
-    expect(row.get_by_role("cell")).to_have_text(["title", EDITORS_TITLE, SOURCES_TITLE])
+    expect(row.get_by_role("cell")).to_have_text(
+        ["title", EDITORS_TITLE, SOURCES_TITLE, "Keep mine Take the file's value"]
+    )
     # The editor's title stays; the untouched quality follows the file.
     expect(title).to_have_value(EDITORS_TITLE)
     editorial = page.get_by_role("group", name="Editorial", exact=True)
@@ -61,4 +63,10 @@ def test_reimport_keeps_the_editors_title_and_shows_the_conflict(page, editor, t
     # Conflicts come first on the page: they need a decision.
     assert page.locator("fieldset h2").first.inner_text() == "Import conflicts"
     save_screenshots(page, "admin-import-conflict")
+
+    # One click takes the file's title; the conflict is gone and the history says so.
+    row.get_by_role("button", name="Take the file's value").click()
+    expect(page.locator(".messagelist")).to_have_text("Took the file's value of “title”.")
+    expect(title).to_have_value(SOURCES_TITLE)
+    expect(page.get_by_role("group", name="Import conflicts")).to_have_count(0)
     assert problems == []

@@ -19,7 +19,7 @@ def test_contributor_edits_an_item_but_cannot_publish_it(page, contributor, demo
     problems = record_problems(page)
     log_in(page, contributor)
     waiting = Article.objects.in_review().count()
-    page.get_by_role("link", name=f"{waiting} in the review queue").click()
+    page.get_by_role("link", name=f"{waiting} in the review queue", exact=True).click()
 
     expect(page.locator("#result_list")).to_be_visible()
     page.wait_for_load_state("domcontentloaded")

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.exporter import export
+from articles.ingest.exporter import export
 from articles.models import Article
 
 

@@ -1,6 +1,9 @@
 """manage.py import_yaml PATH [PATH ...]: load news items and taxonomy files.
 
-Thin: arguments, progress and the summary. The work is in articles.importer.
+Thin: arguments, progress and the summary. The work is in articles.ingest.importer.
+The run's summary is said once: printed here at verbosity 1 and more (someone reads
+it), logged on `newsroom.import` by the importer at verbosity 0 (the scheduled runs
+of docs/deploy.md, whose log readers get one record per run with its ImportRun id).
 """
 
 import shlex
@@ -9,7 +12,7 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.importer import Importer, Terminated, failure_reason
+from articles.ingest.importer import Importer, Terminated, failure_reason
 
 PROGRESS_MIN_FILES = 200
 DEFAULT_BATCH_SIZE = 250
@@ -58,6 +61,7 @@ class Command(BaseCommand):
             workers=options["workers"],
             command=_command_line(options),
             progress=self._progress if show_progress else None,
+            log_summary=verbosity < 1,
         )
         self._progress_shown = False
         try:
@@ -94,7 +98,11 @@ class Command(BaseCommand):
         for failure in report.failures:
             self.stderr.write(self.style.ERROR(f"failed: {failure['error']}"))
 
-        prefix = "Dry run, nothing written: would be " if options["dry_run"] else "Import: "
+        prefix = (
+            "Dry run, nothing written: would be "
+            if options["dry_run"]
+            else f"Import {report.run.pk}: "
+        )
         line = prefix + report.summary() + f" ({report.files} files)"
         if verbosity >= 1:
             self.stdout.write(self.style.SUCCESS(line) if report.ok else self.style.ERROR(line))

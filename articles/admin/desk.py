@@ -1,0 +1,152 @@
+"""Walking the review queue from the change form: "Publish and next", "Reject and next",
+"Save and next"; and the related-story autocomplete (who, when, which status; best
+match first).
+
+Each button saves the form as "Save" does (same validation, stale-edit guard,
+permissions, one change through the write path), the first two with the status set
+as they say, then opens the next article of the list the editor came from: the
+change list's own filters, search and ordering (the `_changelist_filters` Django
+keeps in the change form's URL), or the review queue when they came from elsewhere.
+The next article is taken before the save, since publishing takes the current one
+out of a "review" list. After the last one, the list itself.
+"""
+
+import copy
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.db.models import Case, Value, When
+from django.http import HttpResponseRedirect, QueryDict
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .. import clock
+from ..models import Article, embargo_refusal
+
+# Submit button name -> the status it sets (None: the status as the form has it).
+WALK_BUTTONS = {
+    "_publish_next": Article.Status.PUBLISHED,
+    "_reject_next": Article.Status.REJECTED,
+    "_save_next": None,
+}
+DEFAULT_QUEUE = "status=review"
+
+
+class QueueWalkMixin:
+    """For ArticleAdmin: the walk buttons, and no "Save and add another" (nobody adds
+    articles by hand one after another)."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save_and_add_another": False}
+        extra_context["walk_buttons"] = True
+        extra_context["may_publish"] = self.has_publish_permission(request)
+        if request.method == "POST" and self._walk_button(request):
+            request.desk_next = self._next_in_list(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_form(self, request, form, change):
+        article = super().save_form(request, form, change)
+        button = self._walk_button(request)
+        status = WALK_BUTTONS.get(button)
+        if status is not None and article.status != status:
+            refusal = embargo_refusal(article, status, clock.now())
+            if refusal:  # the rest of the edit is saved; the page says why not published
+                request.desk_refusal = refusal
+                return article
+            # As if chosen in the form: the permission check, history and went_live_at
+            # treat it like any status change.
+            article.status = status
+            form.changed_data.append("status")
+        return article
+
+    def response_change(self, request, obj):
+        button = self._walk_button(request)
+        if not button:
+            return super().response_change(request, obj)
+        refusal = getattr(request, "desk_refusal", None)
+        if refusal:
+            self.message_user(request, f"Saved, but not published: {refusal}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        done = {"_publish_next": "Published", "_reject_next": "Rejected"}.get(button, "Saved")
+        if obj.is_published:
+            self.message_user(
+                request,
+                format_html(
+                    '{} “{}”. <a href="{}">See it live</a>.', done, obj, obj.get_absolute_url()
+                ),
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, f"{done} “{obj}”.", messages.SUCCESS)
+        filters = urlencode({"_changelist_filters": self._list_filters(request).urlencode()})
+        context = {"preserved_filters": filters, "opts": self.model._meta}
+        following = getattr(request, "desk_next", None)
+        if following is None:
+            self.message_user(request, "That was the last article of the list.", messages.INFO)
+            url = reverse("admin:articles_article_changelist")
+        else:
+            url = reverse("admin:articles_article_change", args=[following])
+        return HttpResponseRedirect(add_preserved_filters(context, url))
+
+    # -- helpers ---------------------------------------------------------------------
+
+    @staticmethod
+    def _walk_button(request):
+        return next((name for name in WALK_BUTTONS if name in request.POST), None)
+
+    @staticmethod
+    def _list_filters(request) -> QueryDict:
+        return QueryDict(request.GET.get("_changelist_filters") or DEFAULT_QUEUE)
+
+    def _next_in_list(self, request, object_id):
+        """The id after `object_id` in the list the editor came from (its filters, search
+        and order), or the list's first other article when this one is not in it; None
+        at the end. One query for the list's ids."""
+        listing = copy.copy(request)
+        listing.method = "GET"
+        listing.GET = self._list_filters(request)
+        listing.POST = QueryDict()
+        try:
+            changelist = self.get_changelist_instance(listing)
+        except IncorrectLookupParameters:
+            return None
+        ids = list(changelist.queryset.values_list("pk", flat=True))
+        current = int(object_id) if str(object_id).isdigit() else None
+        later = ids[ids.index(current) + 1 :] if current in ids else ids
+        return later[0] if later else None
+
+
+# -- related-story choices --------------------------------------------------------------
+
+
+class ArticleChoicesView(AutocompleteJsonView):
+    """The admin's autocomplete, saying of each article its outlet, date and status
+    ("Chips get faster — Wire, 30 Nov 2026, in review"): titles alone do not tell a
+    story from last year's of the same name. Other models answer as Django's does."""
+
+    def serialize_result(self, obj, to_field_name):
+        result = super().serialize_result(obj, to_field_name)
+        if isinstance(obj, Article):
+            result["text"] = choice_label(obj)
+        return result
+
+
+def choice_label(article) -> str:
+    status = article.get_status_display().lower()
+    return f"{article.title} — {article.provider}, {article.published_at:%-d %b %Y}, {status}"
+
+
+def best_matches_first(queryset, term):
+    """Autocomplete order: titles starting with the term, then containing it as a word
+    start, then the rest; newest first within each."""
+    if not term:
+        return queryset.order_by("-published_at", "-pk")
+    rank = Case(
+        When(title__istartswith=term, then=Value(0)),
+        When(title__icontains=f" {term}", then=Value(1)),
+        default=Value(2),
+    )
+    return queryset.alias(match_rank=rank).order_by("match_rank", "-published_at", "-pk")

@@ -1,0 +1,317 @@
+"""Forms behind the editorial admin: the article form, the list's editable row, the action
+bar, and the topic and provider forms (their slug and domain are part of public URLs).
+
+Rules that must hold whatever the page looks like live here (and in the model),
+not in templates: who may change the status, the score limits, the upload checks
+and the stale-edit guard.
+"""
+
+from django import forms
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from .. import revisions
+from ..ingest.snapshot import changed_since_import
+from ..links import HOST_NAME
+from ..models import Article, Provider, Topic, make_slug
+from .images import validate_image_upload
+
+QUALITY_ERRORS = {"min_value": "Quality must be 0 or more (there is no upper limit)."}
+UPLOAD_CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"]
+URL_FIELDS = ["web_url", "original_url", "amp_web_url", "cdn_amp_web_url"]
+WIDE = "width: 100%; max-width: 48em"
+# Scheduling and embargo: like the status, only for editors with the publishing right.
+PUBLISHING_FIELDS = ("go_live_at", "take_down_at", "embargo_until")
+HEAT_PIN_ERRORS = {
+    "min_value": "A pinned heat must be 0 or more (leave it empty for the computed one)."
+}
+
+
+class VersionField(forms.CharField):
+    """The `updated_at` the editor's page was built from, sent back in a hidden input.
+
+    It never counts as a change of its own: only the editor's real edits do.
+    """
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def has_changed(self, initial, data):
+        return False
+
+
+def version_of(article) -> str:
+    return article.updated_at.isoformat() if article.updated_at else ""
+
+
+class TopicsWidget(FilteredSelectMultiple):
+    """The admin's two-box topic picker, laid out like filter_horizontal on a real M2M.
+
+    The admin's JavaScript builds the boxes in the select's parent element; the
+    wrapper keeps them from pushing the field's label aside.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        html = super().render(name, value, attrs, renderer)
+        return format_html('<div class="related-widget-wrapper">{}</div>', html)
+
+
+class ArticleScoresForm(forms.ModelForm):
+    """Quality, pinned heat and the stale-edit guard: shared by the list rows and the full form.
+
+    Django's admin saves last-write-wins. Each form carries the version (updated_at)
+    it was built from; when the stored article is newer and this form would change
+    something, it is refused instead of silently undoing the other editor's work
+    (or an import's). Race-free only if the instance was read under a row lock in
+    the transaction that saves it, as the admin does (ArticleAdmin.get_object and
+    changelist_view): nothing can then change the row between this check and the save.
+    """
+
+    quality = forms.IntegerField(
+        required=False,
+        min_value=0,
+        error_messages=QUALITY_ERRORS,
+        widget=forms.NumberInput(attrs={"min": 0, "style": "width: 6em"}),
+        help_text=Article._meta.get_field("quality").help_text,
+    )
+    heat_pin = forms.IntegerField(
+        required=False,
+        min_value=0,
+        label="Pinned heat",
+        error_messages=HEAT_PIN_ERRORS,
+        widget=forms.NumberInput(attrs={"min": 0, "style": "width: 6em"}),
+        help_text=Article._meta.get_field("heat_pin").help_text,
+    )
+    version = VersionField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = version_of(self.instance)
+
+    def clean(self):
+        cleaned = super().clean()
+        sent = self.data.get(self.add_prefix("version"), "")
+        if self.instance.pk and self.has_changed() and sent != version_of(self.instance):
+            changed_at = timezone.localtime(self.instance.updated_at)
+            raise ValidationError(
+                "Not saved: someone else changed “%(title)s” at %(time)s, after you opened "
+                "this page. Reload the page to see their change, then make yours again.",
+                code="stale",
+                params={"title": self.instance.title, "time": f"{changed_at:%Y-%m-%d %H:%M:%S}"},
+            )
+        return cleaned
+
+
+class ArticleChangeListForm(ArticleScoresForm):
+    """One editable row of the article list (quality and pinned heat)."""
+
+    class Meta:
+        model = Article
+        fields = ["quality", "heat_pin"]
+
+
+class ArticleAdminForm(ArticleScoresForm):
+    """The full article form.
+
+    `can_change_status` is set by the admin from the `publish_article` permission:
+    without it the status field is locked to its current value. A disabled field
+    ignores whatever a (crafted) POST sends for it, so it cannot be used to publish.
+    """
+
+    can_change_status = False
+
+    # Existing topics only: taggit's default text box would create a new topic for
+    # every typo, bypassing the taxonomy.
+    topics = forms.ModelMultipleChoiceField(
+        queryset=Topic.objects.all(),
+        required=False,
+        widget=TopicsWidget("topics", is_stacked=False),
+    )
+    lead_image = forms.FileField(
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(UPLOAD_CONTENT_TYPES)}),
+        help_text="JPEG, PNG, WebP or GIF, up to 10 MB and 40 megapixels. "
+        "A 400-pixel-wide thumbnail is made from it for lists and cards.",
+    )
+    slug = forms.SlugField(
+        required=False,
+        max_length=Article._meta.get_field("slug").max_length,
+        help_text="Part of the public URL. Leave empty to make it from the date and title.",
+        widget=forms.TextInput(attrs={"class": "vTextField", "style": WIDE}),
+    )
+
+    class Meta:
+        model = Article
+        fields = [
+            "title",
+            "slug",
+            "excerpt",
+            "body",
+            "type",
+            "category",
+            "topics",
+            "status",
+            "go_live_at",
+            "take_down_at",
+            "embargo_until",
+            "quality",
+            "heat_pin",
+            "boost_hours",
+            "boost_reason",
+            "related_stories",
+            "lead_image",
+            "web_url",
+            "original_url",
+            "amp_web_url",
+            "cdn_amp_web_url",
+            "provider",
+            "published_at",
+        ]
+        widgets = {"title": forms.TextInput(attrs={"class": "vTextField", "style": WIDE})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "status" in self.fields and not self.can_change_status:
+            status = self.fields["status"]
+            current = self.instance.status if self.instance.pk else Article.Status.REVIEW
+            status.disabled = True
+            status.choices = [(value, label) for value, label in status.choices if value == current]
+            status.help_text = "Only editors with the publishing right change the status."
+            for name in PUBLISHING_FIELDS:
+                if name in self.fields:
+                    self.fields[name].disabled = True
+                    self.fields[
+                        name
+                    ].help_text = "Only editors with the publishing right schedule and embargo."
+        zone = timezone.get_current_timezone_name()
+        for name in PUBLISHING_FIELDS:
+            if name in self.fields and not self.fields[name].disabled:
+                self.fields[name].help_text += f" In the site's time zone ({zone})."
+        for name in URL_FIELDS:
+            if name in self.fields:
+                self.fields[name].error_messages["invalid"] = (
+                    "Enter a valid http:// or https:// URL."
+                )
+        if self.instance.pk:
+            self._mark_changed_since_import()
+
+    def _mark_changed_since_import(self):
+        """Tell editors which fields differ from what the last import wrote.
+
+        The admin renders help_text unescaped, so the imported value is escaped here.
+        """
+        for name in changed_since_import(self.instance, revisions.held_of(self.instance)):
+            if name not in self.fields:
+                continue
+            field = self.fields[name]
+            imported = self.instance.imported.get(name)
+            if isinstance(imported, list):
+                imported = ", ".join(str(value) for value in imported)
+            shown = Truncator("" if imported is None else str(imported)).chars(200) or "(empty)"
+            field.help_text = format_html(
+                '{}<div class="changed-since-import"><strong>Edited since the last import.'
+                "</strong> Imported value: {}</div>",
+                field.help_text,
+                shown,
+            )
+
+    def clean_lead_image(self):
+        upload = self.cleaned_data.get("lead_image")
+        if isinstance(upload, UploadedFile):  # a new upload, not the stored file
+            extension = validate_image_upload(upload)
+            # Store it under the extension of what it really is, whatever it was called.
+            stem = upload.name.rsplit(".", 1)[0] if "." in upload.name else upload.name
+            upload.name = f"{stem or 'image'}.{extension}"
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("slug") and cleaned.get("title") and cleaned.get("published_at"):
+            cleaned["slug"] = make_slug(cleaned["published_at"], cleaned["title"])
+        return cleaned
+
+
+class ArticleActionForm(ActionForm):
+    """The admin action bar, with the value some actions need.
+
+    "Set quality" and "Set heat" read Value; "Add topic" and "Remove topic" read Topic.
+    Django's admin answers "No action selected" when any field of this bar is invalid,
+    so the bar only carries the raw text; the action parses it with ActionValues,
+    which says what is wrong.
+    """
+
+    value = forms.CharField(
+        required=False,
+        label="Value (for set quality/heat):",
+        widget=forms.NumberInput(attrs={"style": "width: 5em", "min": "-1"}),
+    )
+    topic = forms.CharField(required=False, label="Topic (for add/remove topic):")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "---------"), *Topic.objects.values_list("pk", "name")]
+        self.fields["topic"].widget = forms.Select(choices=choices)
+
+
+class ActionValues(forms.Form):
+    """The action bar's Value and Topic, parsed with messages an editor can act on."""
+
+    value = forms.IntegerField(required=False)
+    topic = forms.ModelChoiceField(queryset=Topic.objects.all(), required=False)
+
+
+class TopicAdminForm(forms.ModelForm):
+    """A topic's slug is its page's address (/topics/<slug>/): ASCII letters, digits,
+    hyphens and underscores only, as the URL pattern takes it. (taggit's model field
+    allows any Unicode letter, which no topic URL could hold.)"""
+
+    slug = forms.SlugField(
+        max_length=Topic._meta.get_field("slug").max_length,
+        help_text="Part of the topic page's address: letters, digits, hyphens and "
+        "underscores (no spaces or accents).",
+    )
+
+    class Meta:
+        model = Topic
+        fields = [
+            "name",
+            "slug",
+            "kind",
+            "short_name",
+            "parent",
+            "description",
+            "keywords",
+            "hashtags",
+            "images",
+            "services",
+        ]
+
+
+class ProviderAdminForm(forms.ModelForm):
+    """An outlet's domain is its page's address (/providers/<domain>/): a bare host name."""
+
+    class Meta:
+        model = Provider
+        fields = ["name", "domain", "logos"]
+        help_texts = {
+            "domain": "The outlet's bare host name, like news.example.com: lower-case "
+            "letters, digits, hyphens and dots (no https://, path or port)."
+        }
+
+    def clean_domain(self):
+        domain = self.cleaned_data["domain"].lower()
+        if not HOST_NAME.fullmatch(domain):
+            raise ValidationError(
+                "Enter a bare host name such as news.example.com: letters, digits, "
+                "hyphens and dots only, no https://, path or port.",
+                code="invalid",
+            )
+        return domain

@@ -132,7 +132,7 @@ def suggest(
             for term in topic.terms:
                 hits = text.find(term)
                 count += len(hits)
-                matched += [hit for hit in hits if hit not in matched]
+                matched += [hit for hit in dict.fromkeys(hits) if hit not in matched]
             score += weight * min(count, MAX_COUNTED_MATCHES)
         if score:
             found[topic.name] = Suggestion(topic.name, score, score >= OFFER_SCORE, matched)

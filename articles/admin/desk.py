@@ -12,6 +12,7 @@ out of a "review" list. After the last one, the list itself.
 """
 
 import copy
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -23,8 +24,16 @@ from django.http import HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .. import clock
-from ..models import Article, embargo_refusal
+from .. import clock, suggestions
+from ..models import Article, Topic, embargo_refusal
+
+
+class ListPlace(NamedTuple):
+    previous: int | None  # the article before, by id
+    following: int | None  # the article after (or the list's first, when not in it)
+    position: int | None  # 1-based, None when not in the list
+    total: int
+
 
 # Submit button name -> the status it sets (None: the status as the form has it).
 WALK_BUTTONS = {
@@ -44,7 +53,9 @@ class QueueWalkMixin:
         extra_context["walk_buttons"] = True
         extra_context["may_publish"] = self.has_publish_permission(request)
         if request.method == "POST" and self._walk_button(request):
-            request.desk_next = self._next_in_list(request, object_id)
+            request.desk_next = self._place_in_list(request, object_id).following
+        elif request.method == "GET":
+            extra_context["queue_place"] = self._queue_place(request, object_id)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_form(self, request, form, change):
@@ -101,10 +112,10 @@ class QueueWalkMixin:
     def _list_filters(request) -> QueryDict:
         return QueryDict(request.GET.get("_changelist_filters") or DEFAULT_QUEUE)
 
-    def _next_in_list(self, request, object_id):
-        """The id after `object_id` in the list the editor came from (its filters, search
-        and order), or the list's first other article when this one is not in it; None
-        at the end. One query for the list's ids."""
+    def _place_in_list(self, request, object_id) -> ListPlace:
+        """Where `object_id` stands in the list the editor came from (its filters, search
+        and order). When it is not in it (just published out of a "review" list), the
+        list's first article comes next. One query for the list's ids."""
         listing = copy.copy(request)
         listing.method = "GET"
         listing.GET = self._list_filters(request)
@@ -112,11 +123,37 @@ class QueueWalkMixin:
         try:
             changelist = self.get_changelist_instance(listing)
         except IncorrectLookupParameters:
-            return None
+            return ListPlace(None, None, None, 0)
         ids = list(changelist.queryset.values_list("pk", flat=True))
         current = int(object_id) if str(object_id).isdigit() else None
-        later = ids[ids.index(current) + 1 :] if current in ids else ids
-        return later[0] if later else None
+        if current not in ids:
+            return ListPlace(None, ids[0] if ids else None, None, len(ids))
+        index = ids.index(current)
+        return ListPlace(
+            ids[index - 1] if index else None,
+            ids[index + 1] if index + 1 < len(ids) else None,
+            index + 1,
+            len(ids),
+        )
+
+    def _queue_place(self, request, object_id) -> dict:
+        """The change form's "3 of 41" line with its previous and next links, which the
+        keyboard's j and k follow (static/admin/desk.js)."""
+        place = self._place_in_list(request, object_id)
+        filters = urlencode({"_changelist_filters": self._list_filters(request).urlencode()})
+        context = {"preserved_filters": filters, "opts": self.model._meta}
+
+        def link(pk):
+            url = reverse("admin:articles_article_change", args=[pk])
+            return add_preserved_filters(context, url) if pk else None
+
+        return {
+            "position": place.position,
+            "total": place.total,
+            "previous": link(place.previous),
+            "next": link(place.following),
+            "list": add_preserved_filters(context, reverse("admin:articles_article_changelist")),
+        }
 
 
 # -- related-story choices --------------------------------------------------------------
@@ -150,3 +187,32 @@ def best_matches_first(queryset, term):
         default=Value(2),
     )
     return queryset.alias(match_rank=rank).order_by("match_rank", "-published_at", "-pk")
+
+
+# -- topic suggestions ------------------------------------------------------------------
+
+
+def topic_suggestions(article) -> list[suggestions.Suggestion]:
+    """The topics the taxonomy suggests for `article` (articles/suggestions.py), best
+    first, without those it has already. Three queries: the taxonomy, the article's
+    topics and its coverage, whatever the size of either."""
+    vocabulary = suggestions.vocabulary(Topic.objects.select_related("parent"))
+    has = set(article.topics.values_list("name", flat=True))
+    coverage = [
+        f"{title} . {excerpt}"
+        for title, excerpt in article.coverage.values_list("title", "excerpt")
+    ]
+    found = suggestions.suggest(
+        vocabulary, title=article.title, excerpt=article.excerpt, coverage=coverage
+    )
+    return [suggestion for suggestion in found if suggestion.topic not in has]
+
+
+def suggestion_label(suggestion: suggestions.Suggestion) -> str:
+    """ "Robotics — “robot”, “humanoid”" or "Machine Learning — parent of Deep Learning":
+    why the desk suggests it."""
+    if suggestion.parent_of and not suggestion.matched:
+        return f"{suggestion.topic} — parent of {suggestion.parent_of}"
+    words = ", ".join(f"“{word}”" for word in suggestion.matched)
+    strength = "" if suggestion.offered else " (weak)"
+    return f"{suggestion.topic} — {words}{strength}"

@@ -11,6 +11,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -19,6 +20,7 @@ from .. import revisions
 from ..ingest.snapshot import changed_since_import
 from ..links import HOST_NAME
 from ..models import Article, Provider, Topic, make_slug
+from .desk import suggestion_label, topic_suggestions
 from .images import validate_image_upload
 
 QUALITY_ERRORS = {"min_value": "Quality must be 0 or more (there is no upper limit)."}
@@ -135,6 +137,15 @@ class ArticleAdminForm(ArticleScoresForm):
         required=False,
         widget=TopicsWidget("topics", is_stacked=False),
     )
+    # The taxonomy's suggestions, added to the topics on save when ticked (the strong
+    # ones come ticked while the article waits for review; `a` ticks them all).
+    suggested_topics = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "desk-suggestions"}),
+        label="Suggested topics",
+        help_text="Ticked ones are added to the topics when you save. The words that "
+        "matched are quoted.",
+    )
     lead_image = forms.FileField(
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(UPLOAD_CONTENT_TYPES)}),
@@ -202,6 +213,20 @@ class ArticleAdminForm(ArticleScoresForm):
                 )
         if self.instance.pk:
             self._mark_changed_since_import()
+        if "suggested_topics" in self.fields:
+            self._offer_suggestions()
+
+    def _offer_suggestions(self):
+        field = self.fields["suggested_topics"]
+        found = topic_suggestions(self.instance) if self.instance.pk else []
+        field.choices = [(suggestion.topic, suggestion_label(suggestion)) for suggestion in found]
+        if self.instance.status == Article.Status.REVIEW:
+            self.initial["suggested_topics"] = [s.topic for s in found if s.offered]
+        if not found:
+            field.help_text = (
+                "None: no topic's name, keyword or hashtag appears in the title, excerpt "
+                "or coverage, but for the topics it has."
+            )
 
     def _mark_changed_since_import(self):
         """Tell editors which fields differ from what the last import wrote.
@@ -236,6 +261,15 @@ class ArticleAdminForm(ArticleScoresForm):
         cleaned = super().clean()
         if not cleaned.get("slug") and cleaned.get("title") and cleaned.get("published_at"):
             cleaned["slug"] = make_slug(cleaned["published_at"], cleaned["title"])
+        # The ticks are a way to pick topics, not a field of the article's history.
+        if "suggested_topics" in self.changed_data:
+            self.changed_data.remove("suggested_topics")
+        accepted = cleaned.get("suggested_topics")
+        if accepted and "topics" in cleaned:
+            chosen = [topic.pk for topic in cleaned["topics"]]
+            cleaned["topics"] = Topic.objects.filter(Q(pk__in=chosen) | Q(name__in=accepted))
+            if "topics" not in self.changed_data:
+                self.changed_data.append("topics")  # for the history, like a picked topic
         return cleaned
 
 

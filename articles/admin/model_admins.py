@@ -424,6 +424,8 @@ class ArticleAdmin(RevisionsMixin, QueueWalkMixin, ShareLinksMixin, admin.ModelA
         ]
         if obj is None:
             return fieldsets
+        editorial = fieldsets[0][1]["fields"]
+        editorial.insert(editorial.index("topics") + 1, "suggested_topics")
         fieldsets.insert(1, ("Why this rank", {"fields": ["why_this_rank"]}))
         fieldsets[3][1]["fields"].append("secured_summary")
         last_import = (

@@ -1,0 +1,140 @@
+"""The review screen's help for a fast decision (articles/admin/desk.py): suggested
+topics with their reasons, added in one tick; the place in the list with previous and
+next links (the keyboard's j and k); a constant number of queries."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.utils import timezone
+
+from articles.models import Article
+from tests.admin_support import change_url, form_data
+from tests.factories import make_article, make_coverage, make_topic
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def taxonomy():
+    machine_learning = make_topic("Machine Learning", keywords=["neural network"])
+    return {
+        "robotics": make_topic("Robotics", keywords=["humanoid"], hashtags=["#RobotArms"]),
+        "ml": machine_learning,
+        "deep": make_topic("Deep Learning", parent=machine_learning, keywords=["transformer"]),
+        "ai": make_topic("AI"),
+        "quantum": make_topic("Quantum Computing"),
+    }
+
+
+def suggested(response):
+    """The suggestion checkboxes: {topic name: (label, ticked)}."""
+    field = response.context["adminform"].form["suggested_topics"]
+    ticked = set(field.value() or [])
+    return {value: (label, value in ticked) for value, label in field.field.choices}
+
+
+def test_the_review_screen_suggests_topics_with_the_words_that_matched(editor, client, taxonomy):
+    article = make_article(
+        "A humanoid learns to fold shirts",
+        excerpt="The transformer behind it was trained on robot arms.",
+        status=Article.Status.REVIEW,
+        topics=[taxonomy["robotics"]],
+    )
+    make_coverage(article, title="Ai Weiwei reviews the humanoid", excerpt="")
+    found = suggested(client.get(change_url(article)))
+    # Robotics is on the article already; "Ai" is not the acronym AI; a weak suggestion
+    # brings no parent.
+    assert set(found) == {"Deep Learning"}
+    assert found["Deep Learning"] == ("Deep Learning — “transformer” (weak)", False)
+    # Offered from two matches in the title or excerpt; a parent comes with its child.
+    article.excerpt = "A transformer, and another transformer."
+    article.save(update_fields=["excerpt"])
+    found = suggested(client.get(change_url(article)))
+    assert found["Deep Learning"] == ("Deep Learning — “transformer”", True)
+    assert found["Machine Learning"] == ("Machine Learning — parent of Deep Learning", True)
+
+
+def test_ticked_suggestions_are_added_on_save_and_recorded(editor, client, taxonomy):
+    article = make_article(
+        "Quantum Computing meets the humanoid",
+        excerpt="",
+        status=Article.Status.REVIEW,
+    )
+    data = form_data(client.get(change_url(article)), "article_form")
+    assert sorted(data["suggested_topics"]) == ["Quantum Computing", "Robotics"]
+    data["suggested_topics"] = ["Robotics"]  # the editor unticks one
+    response = client.post(change_url(article), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert sorted(article.topics.names()) == ["Robotics"]
+    entry = LogEntry.objects.filter(object_id=str(article.pk)).latest("action_time")
+    assert entry.get_change_message() == "Changed topics."
+
+
+def test_suggestions_are_not_ticked_once_an_article_is_decided(editor, client, taxonomy):
+    article = make_article("Quantum Computing in a humanoid", status=Article.Status.PUBLISHED)
+    found = suggested(client.get(change_url(article)))
+    assert found and not any(ticked for _, ticked in found.values())
+    data = form_data(client.get(change_url(article)), "article_form")
+    assert "suggested_topics" not in data
+    data["quality"] = "70"
+    assert client.post(change_url(article), data).status_code == 302
+    assert list(article.topics.names()) == []
+
+
+def test_a_crafted_suggestion_cannot_add_a_topic_that_was_not_suggested(editor, client, taxonomy):
+    article = make_article("A humanoid", excerpt="", status=Article.Status.REVIEW)
+    data = form_data(client.get(change_url(article)), "article_form")
+    data["suggested_topics"] = ["Robotics", "Quantum Computing"]
+    response = client.post(change_url(article), data)
+    assert response.status_code == 200
+    assert "suggested_topics" in response.context["adminform"].form.errors
+    assert list(article.topics.names()) == []
+
+
+def queue_of(count):
+    start = timezone.now() - dt.timedelta(days=2)
+    return [
+        make_article(f"Waiting {n}", status=Article.Status.REVIEW, images=0, published_at=start + dt.timedelta(minutes=n))
+        for n in range(count)
+    ]  # fmt: skip
+
+
+def test_the_review_screen_says_where_the_article_stands_in_the_list(editor, client):
+    waiting = queue_of(3)
+    filters = "?_changelist_filters=status%3Dreview%26o%3D9"  # oldest first
+    page = client.get(change_url(waiting[1]) + filters)
+    place = page.context["queue_place"]
+    assert (place["position"], place["total"]) == (2, 3)
+    assert place["previous"] == change_url(waiting[0]) + filters
+    assert place["next"] == change_url(waiting[2]) + filters
+    html = page.content.decode()
+    assert 'data-desk="next"' in html and "2 of 3" in html and "admin/desk.js" in html
+    last = client.get(change_url(waiting[2]) + filters).context["queue_place"]
+    assert last["next"] is None and last["previous"] == change_url(waiting[1]) + filters
+
+
+def test_an_article_outside_the_list_links_to_the_lists_first(editor, client):
+    waiting = queue_of(2)
+    live = make_article("Live", status=Article.Status.PUBLISHED)
+    place = client.get(change_url(live)).context["queue_place"]
+    assert place["position"] is None and place["total"] == 2
+    assert place["next"].startswith(change_url(waiting[1]))  # the queue: newest first
+
+
+@pytest.mark.parametrize("size", [10, 300])
+def test_the_review_screen_runs_a_constant_number_of_queries(
+    editor, client, taxonomy, size, django_assert_num_queries
+):
+    waiting = queue_of(size)
+    for article in waiting[:3]:
+        make_coverage(article)
+        article.topics.add(taxonomy["ai"])
+    client.get(change_url(waiting[0]))  # the session and the content types, once
+    with django_assert_num_queries(QUERIES_OF_THE_REVIEW_SCREEN):
+        assert client.get(change_url(waiting[1])).status_code == 200
+
+
+# Session, user, article, its topics, images, coverage, the taxonomy, the list's ids,
+# the revisions ...: the same for 10 articles waiting as for 300.
+QUERIES_OF_THE_REVIEW_SCREEN = 38

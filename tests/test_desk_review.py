@@ -102,7 +102,7 @@ def queue_of(count):
 
 def test_the_review_screen_says_where_the_article_stands_in_the_list(editor, client):
     waiting = queue_of(3)
-    filters = "?_changelist_filters=status%3Dreview%26o%3D9"  # oldest first
+    filters = "?_changelist_filters=status%3Dreview%26o%3D2"  # oldest first
     page = client.get(change_url(waiting[1]) + filters)
     place = page.context["queue_place"]
     assert (place["position"], place["total"]) == (2, 3)
@@ -119,7 +119,7 @@ def test_an_article_outside_the_list_links_to_the_lists_first(editor, client):
     live = make_article("Live", status=Article.Status.PUBLISHED)
     place = client.get(change_url(live)).context["queue_place"]
     assert place["position"] is None and place["total"] == 2
-    assert place["next"].startswith(change_url(waiting[1]))  # the queue: newest first
+    assert place["next"].startswith(change_url(waiting[0]))  # the queue: oldest first
 
 
 @pytest.mark.parametrize("size", [10, 300])
@@ -137,4 +137,82 @@ def test_the_review_screen_runs_a_constant_number_of_queries(
 
 # Session, user, article, its topics, images, coverage, the taxonomy, the list's ids,
 # the revisions ...: the same for 10 articles waiting as for 300.
-QUERIES_OF_THE_REVIEW_SCREEN = 38
+QUERIES_OF_THE_REVIEW_SCREEN = 32
+
+
+def test_the_review_queue_is_its_own_page_in_either_order(editor, client):
+    old, new = queue_of(2)
+    Article.objects.filter(pk=new.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
+    old.quality, new.quality = 10, 90  # new is better
+    for article in (old, new):
+        article.save(update_fields=["quality"])
+    from articles import ranking
+
+    ranking.recompute([old.pk, new.pk])
+    home = client.get("/admin/").content.decode()
+    assert "/admin/articles/article/?status=review&amp;order=oldest" in home
+
+    def listed(query):
+        response = client.get(f"/admin/articles/article/?{query}")
+        assert response.status_code == 200
+        return response, [a.title for a in response.context["cl"].result_list]
+
+    page, titles = listed("status=review&order=oldest")
+    assert page.context["title"] == "Review queue"
+    assert titles == [new.title, old.title]  # new waits since three days ago
+    orders = {o["label"]: o for o in page.context["queue_orders"]}
+    assert orders["Oldest waiting first"]["current"]
+    assert not orders["Best first"]["current"]
+    assert orders["Best first"]["url"] == "?status=review&order=best"
+    page, titles = listed("status=review&order=best")
+    assert titles == [new.title, old.title]
+    Article.objects.filter(pk=new.pk).update(score=None)  # unranked: last when best first
+    assert listed("status=review&order=best")[1] == [old.title, new.title]
+    # A column's sort wins over the order, and the page stays the queue.
+    page, titles = listed("status=review&order=best&o=2")
+    assert titles == [old.title, new.title] and page.context["title"] == "Review queue"
+    # Outside the queue, the usual list.
+    assert listed("status=published")[0].context["title"] != "Review queue"
+
+
+def test_the_walk_follows_the_queues_order(editor, client):
+    old, new = queue_of(2)
+    Article.objects.filter(pk=new.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
+    place = client.get(change_url(old)).context["queue_place"]  # from elsewhere: oldest first
+    assert (place["position"], place["previous"]) == (
+        2,
+        change_url(new) + "?_changelist_filters=status%3Dreview%26order%3Doldest",
+    )
+
+
+def test_the_queues_rows_show_what_a_decision_needs(editor, client, taxonomy):
+    article = make_article(
+        "A humanoid folds shirts", excerpt="<b>Shirts</b> folded.", status=Article.Status.REVIEW
+    )
+    article.topics.add(taxonomy["ai"])
+    Article.objects.filter(pk=article.pk).update(import_conflicts={"title": {}, "excerpt": {}})
+    html = client.get("/admin/articles/article/?status=review").content.decode()
+    assert "Suggested: Robotics" in html
+    assert "Topics: AI" in html
+    assert "2 import conflicts" in html
+    assert "<summary>Excerpt</summary>&lt;b&gt;Shirts&lt;/b&gt; folded." in html  # escaped
+    assert f"{article.provider} · " in html
+
+
+@pytest.mark.parametrize("size", [10, 300])
+def test_the_queue_runs_a_constant_number_of_queries(
+    editor, client, taxonomy, size, django_assert_num_queries
+):
+    waiting = queue_of(size)
+    for article in waiting[:3]:
+        make_coverage(article)
+        article.topics.add(taxonomy["ai"])
+    client.get("/admin/articles/article/?status=review")  # the session and content types
+    with django_assert_num_queries(QUERIES_OF_THE_QUEUE):
+        response = client.get("/admin/articles/article/?status=review&order=best")
+    assert len(response.context["cl"].result_list) == min(size, 100)
+
+
+# Session, user, counts, filters, the page, its topics and images, rankings, the
+# taxonomy, coverage and story counts: the same for 10 waiting as for 300.
+QUERIES_OF_THE_QUEUE = 22

@@ -28,7 +28,7 @@ def queue():
     return waiting
 
 
-def walk(client, article, button, filters="status=review&o=9"):
+def walk(client, article, button, filters="status=review&o=2"):
     """Press `button` on `article`'s form opened from the list with `filters`."""
     url = f"{change_url(article)}?_changelist_filters={filters.replace('&', '%26').replace('=', '%3D')}"
     data = form_data(client.get(url), "article_form")
@@ -51,10 +51,10 @@ def target(response):
 
 
 def test_publish_and_next_publishes_and_opens_the_next_of_the_list(editor, client, queue):
-    # o=9: the list ordered by its ninth column (published_at), oldest first.
+    # o=2: the queue ordered by its second column (the headline: published_at), oldest first.
     response = walk(client, queue[0], "_publish_next")
     assert response.status_code == 302
-    assert target(response) == (change_url(queue[1]), "status=review&o=9")
+    assert target(response) == (change_url(queue[1]), "status=review&o=2")
     queue[0].refresh_from_db()
     assert queue[0].status == Article.Status.PUBLISHED and queue[0].went_live_at is not None
     entry = LogEntry.objects.get(object_id=str(queue[0].pk))
@@ -74,13 +74,13 @@ def test_the_message_links_to_the_live_page(editor, client, queue):
 def test_reject_and_next_and_the_end_of_the_list(editor, client, queue):
     assert target(walk(client, queue[1], "_reject_next"))[0] == change_url(queue[2])
     response = walk(client, queue[2], "_reject_next")
-    assert response.url == f"{changelist_url()}?status=review&o=9"  # the list, as it was
+    assert response.url == f"{changelist_url()}?status=review&o=2"  # the list, as it was
     assert Article.objects.filter(status=Article.Status.REJECTED).count() == 2
 
 
 def test_save_and_next_keeps_the_status_and_follows_the_order(editor, client, queue):
     # o=-9: newest first, so after the newest (Waiting 2) comes Waiting 1.
-    response = walk(client, queue[2], "_save_next", filters="status=review&o=-9")
+    response = walk(client, queue[2], "_save_next", filters="status=review&o=-2")
     assert target(response)[0] == change_url(queue[1])
     assert Article.objects.get(pk=queue[2].pk).status == Article.Status.REVIEW
 

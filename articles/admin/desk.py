@@ -12,20 +12,23 @@ out of a "review" list. After the last one, the list itself.
 """
 
 import copy
+from collections import defaultdict
 from typing import NamedTuple
 from urllib.parse import urlencode
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
-from django.db.models import Case, Value, When
+from django.db.models import Case, F, Value, When
 from django.http import HttpResponseRedirect, QueryDict
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from .. import clock, suggestions
-from ..models import Article, Topic, embargo_refusal
+from ..models import Article, RelatedCoverage, Topic, embargo_refusal
+from ..stories.reading import distinct_outlets
 
 
 class ListPlace(NamedTuple):
@@ -41,12 +44,117 @@ WALK_BUTTONS = {
     "_reject_next": Article.Status.REJECTED,
     "_save_next": None,
 }
-DEFAULT_QUEUE = "status=review"
+# The review queue's two orders (`?order=`), switched on its page.
+QUEUE_ORDER = "order"
+QUEUE_ORDERS = {
+    "oldest": ("Oldest waiting first", ("created_at", "pk")),
+    "best": ("Best first", (F("score").desc(nulls_last=True), "-published_at", "-pk")),
+}
+DEFAULT_QUEUE = "status=review&order=oldest"
+# The queue's rows: what a decision needs, in a table that fits 1280 px.
+QUEUE_COLUMNS = [
+    "thumbnail",
+    "headline",
+    "quality",
+    "heat_pin",
+    "heat",
+    "top_worth",
+    "for_the_decision",
+]
+
+
+def in_queue(request) -> bool:
+    return request.GET.get("status") == "review"
+
+
+def queue_ordering(request):
+    """The queue's order (oldest waiting first unless `?order=best`); None outside it."""
+    if not in_queue(request):
+        return None
+    return QUEUE_ORDERS.get(request.GET.get(QUEUE_ORDER, ""), QUEUE_ORDERS["oldest"])[1]
 
 
 class QueueWalkMixin:
-    """For ArticleAdmin: the walk buttons, and no "Save and add another" (nobody adds
-    articles by hand one after another)."""
+    """For ArticleAdmin: the review queue's page and orders, the walk buttons, and no
+    "Save and add another" (nobody adds articles by hand one after another)."""
+
+    def changelist_view(self, request, extra_context=None):
+        if in_queue(request):
+            extra_context = {
+                **(extra_context or {}),
+                "title": "Review queue",
+                "queue_orders": self._queue_orders(request),
+                # The table needs the width more than the model list does.
+                "is_nav_sidebar_enabled": False,
+            }
+        return super().changelist_view(request, extra_context)
+
+    def get_list_display(self, request):
+        return QUEUE_COLUMNS if in_queue(request) else super().get_list_display(request)
+
+    def get_list_display_links(self, request, list_display):
+        if in_queue(request):
+            return ["headline"]
+        return super().get_list_display_links(request, list_display)
+
+    def get_ordering(self, request):
+        # A column header's `o` still wins: the ChangeList applies it over this.
+        return queue_ordering(request) or super().get_ordering(request)
+
+    @admin.display(description="Article", ordering="published_at")
+    def headline(self, article):
+        published = f"{timezone.localtime(article.published_at):%-d %b %Y, %H:%M}"
+        return format_html(
+            '{}<span class="headline-source">{} · {}</span>',
+            article.title,
+            article.provider,
+            published,
+        )
+
+    @admin.display(description="For the decision")
+    def for_the_decision(self, article):
+        """Suggested topics, the topics it has, the story's size, import conflicts and
+        the excerpt on demand (a <details>: no script needed)."""
+        notes = []
+        suggested = getattr(article, "desk_suggestions", [])
+        if suggested:
+            names = ", ".join(suggestion.topic for suggestion in suggested)
+            notes.append(format_html('<div class="desk-suggested">Suggested: {}</div>', names))
+        topics = ", ".join(topic.name for topic in article.topics.all())
+        if topics:
+            notes.append(format_html("<div>Topics: {}</div>", topics))
+        outlets = getattr(article, "desk_outlets", 1)
+        if outlets > 1:
+            notes.append(format_html("<div>Story told by {} outlets</div>", outlets))
+        if article.import_conflicts:
+            count = len(article.import_conflicts)
+            notes.append(
+                format_html(
+                    '<div class="desk-conflicts">{} import conflict{}</div>',
+                    count,
+                    "" if count == 1 else "s",
+                )
+            )
+        if article.excerpt:
+            notes.append(
+                format_html("<details><summary>Excerpt</summary>{}</details>", article.excerpt)
+            )
+        return format_html_join("", "{}", ((note,) for note in notes))
+
+    @staticmethod
+    def _queue_orders(request) -> list[dict]:
+        """The switch's links: this list, sorted the other way (no column sort)."""
+        current = request.GET.get(QUEUE_ORDER) or "oldest" if "o" not in request.GET else ""
+        links = []
+        for key, (label, _) in QUEUE_ORDERS.items():
+            params = request.GET.copy()
+            params.pop("o", None)
+            params.pop("p", None)
+            params[QUEUE_ORDER] = key
+            links.append(
+                {"label": label, "url": f"?{params.urlencode()}", "current": key == current}
+            )
+        return links
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "show_save_and_add_another": False}
@@ -120,6 +228,7 @@ class QueueWalkMixin:
         listing.method = "GET"
         listing.GET = self._list_filters(request)
         listing.POST = QueryDict()
+        listing.desk_ids_only = True  # no row decorations: only the ids are read
         try:
             changelist = self.get_changelist_instance(listing)
         except IncorrectLookupParameters:
@@ -196,16 +305,50 @@ def topic_suggestions(article) -> list[suggestions.Suggestion]:
     """The topics the taxonomy suggests for `article` (articles/suggestions.py), best
     first, without those it has already. Three queries: the taxonomy, the article's
     topics and its coverage, whatever the size of either."""
-    vocabulary = suggestions.vocabulary(Topic.objects.select_related("parent"))
-    has = set(article.topics.values_list("name", flat=True))
-    coverage = [
-        f"{title} . {excerpt}"
-        for title, excerpt in article.coverage.values_list("title", "excerpt")
-    ]
+    coverage = article.coverage.values_list("title", "excerpt")
+    return _suggested(
+        taxonomy(),
+        article,
+        has=set(article.topics.values_list("name", flat=True)),
+        coverage=[f"{title} . {excerpt}" for title, excerpt in coverage],
+    )
+
+
+def taxonomy() -> list[suggestions.TopicTerms]:
+    return suggestions.vocabulary(Topic.objects.select_related("parent"))
+
+
+def _suggested(vocabulary, article, *, has, coverage) -> list[suggestions.Suggestion]:
     found = suggestions.suggest(
         vocabulary, title=article.title, excerpt=article.excerpt, coverage=coverage
     )
     return [suggestion for suggestion in found if suggestion.topic not in has]
+
+
+def attach_decision_notes(articles):
+    """What the review queue's rows show beside the scores: each article's strong topic
+    suggestions (`desk_suggestions`) and how many outlets tell its story
+    (`desk_outlets`). A constant number of queries for the page: the taxonomy, the
+    page's coverage, the story counts (the topics are prefetched by the list)."""
+    ids = [article.pk for article in articles]
+    if not ids:
+        return
+    vocabulary = taxonomy()
+    coverage = defaultdict(list)
+    for article_id, title, excerpt in RelatedCoverage.objects.filter(
+        article_id__in=ids
+    ).values_list("article_id", "title", "excerpt"):
+        coverage[article_id].append(f"{title} . {excerpt}")
+    outlets = distinct_outlets(ids)
+    for article in articles:
+        found = _suggested(
+            vocabulary,
+            article,
+            has={topic.name for topic in article.topics.all()},
+            coverage=coverage[article.pk],
+        )
+        article.desk_suggestions = [suggestion for suggestion in found if suggestion.offered]
+        article.desk_outlets = outlets.get(article.pk, 1)
 
 
 def suggestion_label(suggestion: suggestions.Suggestion) -> str:

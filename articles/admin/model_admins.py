@@ -56,7 +56,14 @@ from ..models import (
 )
 from ..site import public, share
 from . import forms
-from .desk import QueueWalkMixin, best_matches_first
+from .desk import (
+    DEFAULT_QUEUE,
+    QUEUE_ORDER,
+    QueueWalkMixin,
+    attach_decision_notes,
+    best_matches_first,
+    in_queue,
+)
 from .forms import (
     ActionValues,
     ArticleActionForm,
@@ -99,7 +106,7 @@ def editorial_summary(user):
         "overdue": ScheduledFilter.overdue(Article.objects.all()).count(),
         "scheduled_url": f"{changelist}?{urlencode({ScheduledFilter.parameter_name: 'all'})}",
         "overdue_url": f"{changelist}?{urlencode({ScheduledFilter.parameter_name: 'overdue'})}",
-        "queue_url": f"{changelist}?{urlencode({ReviewQueueFilter.parameter_name: 'review'})}",
+        "queue_url": f"{changelist}?{DEFAULT_QUEUE}",
         "published_today": went_live_today.count(),
         "published_today_url": f"{changelist}?{today_query}",
         "last_run": None,
@@ -296,10 +303,20 @@ class ArticleChangeList(ChangeList):
 
     def get_queryset(self, request, exclude_parameters=None):
         queryset = super().get_queryset(request, exclude_parameters)
+        if in_queue(request):  # its rows count the conflicts
+            return queryset.defer(*(name for name in LIST_DEFERRED if name != "import_conflicts"))
         return queryset.defer(*LIST_DEFERRED)
+
+    def get_filters_params(self, params=None):
+        # The review queue's order is no filter (desk.QueueWalkMixin.get_ordering).
+        params = super().get_filters_params(params)
+        params.pop(QUEUE_ORDER, None)
+        return params
 
     def get_results(self, request):
         super().get_results(request)
+        if getattr(request, "desk_ids_only", False):  # desk.QueueWalkMixin._place_in_list
+            return
         # The "Top" column's explanations, for the whole page in two queries.
         attach_rankings(self.result_list)
         # The page's image previews (our copies) from one query.
@@ -307,6 +324,8 @@ class ArticleChangeList(ChangeList):
         hosted = hosted_previews(image.url for image in leads if image)
         for article in self.result_list:
             article.hosted_pictures = hosted
+        if in_queue(request):
+            attach_decision_notes(self.result_list)
 
 
 @admin.register(Article)

@@ -41,7 +41,7 @@ def desk_pages(demo_content):
     return {
         "admin-index": "/admin/",
         "admin-article": f"/admin/articles/article/{busiest.pk}/change/",
-        "admin-queue": "/admin/articles/article/?status=review",
+        "admin-queue": "/admin/articles/article/?status=review&order=oldest",
         "admin-import-runs": "/admin/articles/importrun/",
     }
 

@@ -12,6 +12,8 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
+from django.forms.utils import pretty_name
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -63,6 +65,46 @@ class TopicsWidget(FilteredSelectMultiple):
     def render(self, name, value, attrs=None, renderer=None):
         html = super().render(name, value, attrs, renderer)
         return format_html('<div class="related-widget-wrapper">{}</div>', html)
+
+
+def name_the_inputs(form, of="", *, split_only=False):
+    """Give each input an accessible name where the page shows none: list rows and
+    inline rows have only a column header, split date/time fields one label for two
+    boxes. `of` says whose row it is ("Quality of “Chips get faster”")."""
+    for name, field in form.fields.items():
+        widget = getattr(field.widget, "widget", field.widget)  # the admin's wrapper
+        label = str(field.label or pretty_name(name))
+        if isinstance(widget, forms.MultiWidget):
+            parts = ["date", "time"] if len(widget.widgets) == 2 else range(len(widget.widgets))
+            for part, sub in zip(parts, widget.widgets, strict=True):
+                sub.attrs.setdefault("aria-label", f"{label} ({part})")
+        elif label and not split_only:
+            widget.attrs.setdefault("aria-label", f"{label} of “{of}”" if of else label)
+
+
+class LabelledInlineForm(forms.ModelForm):
+    """An inline row whose inputs say what they are (a tabular inline has no labels)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        name_the_inputs(self)
+
+
+class SplitLabelledInlineForm(forms.ModelForm):
+    """A stacked inline row: labels shown, but one label for a date and a time box."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        name_the_inputs(self, split_only=True)
+
+
+class LabelledInlineFormSet(BaseInlineFormSet):
+    """Names the "Delete" box that the formset adds to each row after the form is built."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs.setdefault("aria-label", "Delete this row")
 
 
 class ArticleScoresForm(forms.ModelForm):
@@ -118,6 +160,10 @@ class ArticleChangeListForm(ArticleScoresForm):
     class Meta:
         model = Article
         fields = ["quality", "heat_pin"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        name_the_inputs(self, of=self.instance.title)
 
 
 class ArticleAdminForm(ArticleScoresForm):
@@ -215,6 +261,7 @@ class ArticleAdminForm(ArticleScoresForm):
             self._mark_changed_since_import()
         if "suggested_topics" in self.fields:
             self._offer_suggestions()
+        name_the_inputs(self, split_only=True)  # the other fields have visible labels
 
     def _offer_suggestions(self):
         field = self.fields["suggested_topics"]

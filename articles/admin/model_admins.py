@@ -256,6 +256,8 @@ class HasConflictsFilter(admin.SimpleListFilter):
 
 class ArticleImageInline(admin.TabularInline):
     model = ArticleImage
+    form = forms.LabelledInlineForm
+    formset = forms.LabelledInlineFormSet
     extra = 0
     fields = ["position", "preview", "url", "width", "height", "title", "is_cached"]
     readonly_fields = ["preview"]
@@ -286,6 +288,8 @@ class ArticleImageInline(admin.TabularInline):
 class RelatedCoverageInline(admin.StackedInline):
     model = RelatedCoverage
     fk_name = "article"  # (linked_article also points at Article)
+    form = forms.SplitLabelledInlineForm
+    formset = forms.LabelledInlineFormSet
     extra = 0
     fields = [
         ("position", "type", "quality"),

@@ -81,5 +81,27 @@
       if ("prsjku".includes(event.key)) submitted = true;
     }
   });
+  // Names for what the admin's own scripts draw without one (axe-core's checks): the
+  // autocomplete boxes take their select's label, the filter boxes' search icons are
+  // images. Run after those scripts, which start on DOMContentLoaded too.
+  function nameTheWidgets() {
+    document.querySelectorAll("select.admin-autocomplete").forEach((select) => {
+      const label = select.labels && select.labels.length ? select.labels[0].innerText : "";
+      const name = (label || select.getAttribute("aria-label") || select.name).replace(/:\s*$/, "");
+      const container = select.parentElement;
+      const parts = '.select2-selection[role="combobox"], .select2-selection__rendered, .select2-search__field';
+      container.querySelectorAll(parts).forEach((part) => {
+        if (!part.hasAttribute("aria-label")) part.setAttribute("aria-label", name);
+      });
+    });
+    const search = document.getElementById("searchbar");  // labelled by an icon alone
+    if (search && !search.hasAttribute("aria-label")) search.setAttribute("aria-label", "Search");
+    document.querySelectorAll(".help-tooltip[aria-label]:not([role])").forEach((icon) => {
+      icon.setAttribute("role", "img");
+    });
+  }
+  // The topic boxes (SelectFilter2) are drawn on "load", the autocompletes earlier.
+  window.addEventListener("load", () => setTimeout(nameTheWidgets, 0));
+
   document.documentElement.dataset.deskKeys = "on";  // for the browser tests: keys listen
 })();

@@ -7,7 +7,15 @@ from django.db.models import Count
 
 from articles.models import Article
 
-from .support import DESKTOP, PHONE, log_in, save_screenshots
+from .support import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    log_in,
+    record_problems,
+    save_screenshots,
+    with_axe,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -54,3 +62,18 @@ def test_the_desk_fits_desktop_and_phone_screens(page, editor, desk_pages, name)
     page.goto(desk_pages[name])
     save_screenshots(page, name)
     assert {size["width"]: too_wide(page, size) for size in (DESKTOP, PHONE)} == {1280: [], 390: []}
+
+
+@pytest.mark.parametrize("name", ["admin-queue", "admin-article"])
+def test_no_serious_or_critical_axe_violation_on_the_queue_and_review_screen(
+    browser_profile, editor, desk_pages, name
+):
+    page = with_axe(browser_profile()).new_page()
+    problems = record_problems(page)
+    log_in(page, editor)
+    page.goto(desk_pages[name])
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        found = axe_violations(page)
+        assert not found, f"{name} at {size['width']}px:\n" + "\n".join(found)
+    assert problems == []

@@ -215,4 +215,4 @@ def test_the_queue_runs_a_constant_number_of_queries(
 
 # Session, user, counts, filters, the page, its topics and images, rankings, the
 # taxonomy, coverage and story counts: the same for 10 waiting as for 300.
-QUERIES_OF_THE_QUEUE = 22
+QUERIES_OF_THE_QUEUE = 18

@@ -62,6 +62,8 @@ QUEUE_COLUMNS = [
     "for_the_decision",
 ]
 
+QUEUE_UNFILTERED = {"type", "category", "went_live_at"}
+
 
 def in_queue(request) -> bool:
     return request.GET.get("status") == "review"
@@ -88,6 +90,14 @@ class QueueWalkMixin:
                 "is_nav_sidebar_enabled": False,
             }
         return super().changelist_view(request, extra_context)
+
+    def get_list_filter(self, request):
+        # In the queue, none of the filters that read every row of the table for their
+        # choices (type, category) or mean nothing there (went live).
+        filters = super().get_list_filter(request)
+        if not in_queue(request):
+            return filters
+        return [f for f in filters if (f[0] if isinstance(f, tuple) else f) not in QUEUE_UNFILTERED]
 
     def get_list_display(self, request):
         return QUEUE_COLUMNS if in_queue(request) else super().get_list_display(request)

@@ -137,7 +137,7 @@ def test_the_review_screen_runs_a_constant_number_of_queries(
 
 # Session, user, article, its topics, images, coverage, the taxonomy, the list's ids,
 # the revisions ...: the same for 10 articles waiting as for 300.
-QUERIES_OF_THE_REVIEW_SCREEN = 32
+QUERIES_OF_THE_REVIEW_SCREEN = 33
 
 
 def test_the_review_queue_is_its_own_page_in_either_order(editor, client):
@@ -216,3 +216,24 @@ def test_the_queue_runs_a_constant_number_of_queries(
 # Session, user, counts, filters, the page, its topics and images, rankings, the
 # taxonomy, coverage and story counts: the same for 10 waiting as for 300.
 QUERIES_OF_THE_QUEUE = 18
+
+
+def test_articles_of_the_same_story_are_suggested_as_related_and_linked_when_ticked(editor, client):
+    from tests.stories_support import ACQUISITION, article, group, story_of
+
+    first, second, third = (
+        article(title, excerpt, hours=n, domain=f"wire{n}.example", status=Article.Status.REVIEW)
+        for n, (title, excerpt) in enumerate(ACQUISITION)
+    )
+    group(first, second, third)
+    assert story_of(first) is not None and story_of(first) == story_of(third)
+    first.related_stories.add(third)
+    response = client.get(change_url(first))
+    field = response.context["adminform"].form["suggested_related"]
+    assert [value for value, _ in field.field.choices] == [second.pk]  # third is linked
+    assert field.value() == [second.pk]  # ticked while in review
+    data = form_data(response, "article_form")
+    assert client.post(change_url(first), data).status_code == 302
+    assert set(first.related_stories.all()) == {second, third}
+    entry = LogEntry.objects.filter(object_id=str(first.pk)).latest("action_time")
+    assert entry.get_change_message() == "Changed Related stories."

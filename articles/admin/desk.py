@@ -28,7 +28,7 @@ from django.utils.html import format_html, format_html_join
 
 from .. import clock, suggestions
 from ..models import Article, RelatedCoverage, Topic, embargo_refusal
-from ..stories.reading import distinct_outlets
+from ..stories.reading import distinct_outlets, story_mates
 
 
 class ListPlace(NamedTuple):
@@ -321,6 +321,20 @@ def topic_suggestions(article) -> list[suggestions.Suggestion]:
         article,
         has=set(article.topics.values_list("name", flat=True)),
         coverage=[f"{title} . {excerpt}" for title, excerpt in coverage],
+    )
+
+
+def related_suggestions(article) -> list[Article]:
+    """The articles its story groups with `article` (articles/stories/) that it does not
+    link as related yet, newest first. Three queries."""
+    mates = story_mates([article.pk]) - {article.pk}
+    if not mates:
+        return []
+    linked = set(article.related_stories.values_list("pk", flat=True))
+    return list(
+        Article.objects.filter(pk__in=mates - linked)
+        .select_related("provider")
+        .order_by("-published_at", "-pk")
     )
 
 

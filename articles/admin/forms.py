@@ -22,7 +22,7 @@ from .. import revisions
 from ..ingest.snapshot import changed_since_import
 from ..links import HOST_NAME
 from ..models import Article, Provider, Topic, make_slug
-from .desk import suggestion_label, topic_suggestions
+from .desk import choice_label, related_suggestions, suggestion_label, topic_suggestions
 from .images import validate_image_upload
 
 QUALITY_ERRORS = {"min_value": "Quality must be 0 or more (there is no upper limit)."}
@@ -192,6 +192,15 @@ class ArticleAdminForm(ArticleScoresForm):
         help_text="Ticked ones are added to the topics when you save. The words that "
         "matched are quoted.",
     )
+    # Articles of the same story (articles/stories/), linked as related when ticked.
+    suggested_related = forms.TypedMultipleChoiceField(
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "desk-suggestions"}),
+        label="Same story",
+        help_text="Other articles the story grouping put with this one. Ticked ones are "
+        "linked as related stories when you save.",
+    )
     lead_image = forms.FileField(
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(UPLOAD_CONTENT_TYPES)}),
@@ -264,6 +273,7 @@ class ArticleAdminForm(ArticleScoresForm):
         name_the_inputs(self, split_only=True)  # the other fields have visible labels
 
     def _offer_suggestions(self):
+        self._offer_related()
         field = self.fields["suggested_topics"]
         found = topic_suggestions(self.instance) if self.instance.pk else []
         field.choices = [(suggestion.topic, suggestion_label(suggestion)) for suggestion in found]
@@ -295,6 +305,17 @@ class ArticleAdminForm(ArticleScoresForm):
                 shown,
             )
 
+    def _offer_related(self):
+        field = self.fields.get("suggested_related")
+        if field is None:
+            return
+        found = related_suggestions(self.instance) if self.instance.pk else []
+        field.choices = [(article.pk, choice_label(article)) for article in found]
+        if self.instance.status == Article.Status.REVIEW:
+            self.initial["suggested_related"] = [article.pk for article in found]
+        if not found:
+            field.help_text = "None: the story grouping found no other article of this story."
+
     def clean_lead_image(self):
         upload = self.cleaned_data.get("lead_image")
         if isinstance(upload, UploadedFile):  # a new upload, not the stored file
@@ -308,9 +329,16 @@ class ArticleAdminForm(ArticleScoresForm):
         cleaned = super().clean()
         if not cleaned.get("slug") and cleaned.get("title") and cleaned.get("published_at"):
             cleaned["slug"] = make_slug(cleaned["published_at"], cleaned["title"])
-        # The ticks are a way to pick topics, not a field of the article's history.
-        if "suggested_topics" in self.changed_data:
-            self.changed_data.remove("suggested_topics")
+        # The ticks are a way to pick topics and links, not fields of the history.
+        for name in ("suggested_topics", "suggested_related"):
+            if name in self.changed_data:
+                self.changed_data.remove(name)
+        linked = cleaned.get("suggested_related")
+        if linked and "related_stories" in cleaned:
+            chosen = [article.pk for article in cleaned["related_stories"]]
+            cleaned["related_stories"] = Article.objects.filter(pk__in={*chosen, *linked})
+            if "related_stories" not in self.changed_data:
+                self.changed_data.append("related_stories")
         accepted = cleaned.get("suggested_topics")
         if accepted and "topics" in cleaned:
             chosen = [topic.pk for topic in cleaned["topics"]]

@@ -458,6 +458,7 @@ class ArticleAdmin(RevisionsMixin, QueueWalkMixin, ShareLinksMixin, admin.ModelA
             return fieldsets
         editorial = fieldsets[0][1]["fields"]
         editorial.insert(editorial.index("topics") + 1, "suggested_topics")
+        editorial.insert(editorial.index("related_stories") + 1, "suggested_related")
         fieldsets.insert(1, ("Why this rank", {"fields": ["why_this_rank"]}))
         fieldsets[3][1]["fields"].append("secured_summary")
         last_import = (

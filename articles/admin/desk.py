@@ -1,6 +1,9 @@
-"""Walking the review queue from the change form: "Publish and next", "Reject and next",
-"Save and next"; and the related-story autocomplete (who, when, which status; best
-match first).
+"""The editor's desk: the review queue's page (`?status=review`: two orders, rows made
+for the decision, no whole-table filters), walking it from the change form ("Publish
+and next", "Reject and next", "Save and next", the place in the list that the keys
+of static/admin/desk.js follow), the review screen's suggestions (topics from the
+taxonomy, related stories from the story grouping), and the related-story
+autocomplete (who, when, which status; best match first).
 
 Each button saves the form as "Save" does (same validation, stale-edit guard,
 permissions, one change through the write path), the first two with the status set
@@ -61,7 +64,7 @@ QUEUE_COLUMNS = [
     "top_worth",
     "for_the_decision",
 ]
-
+# Filters the queue leaves out: their choices read the whole table, or mean nothing there.
 QUEUE_UNFILTERED = {"type", "category", "went_live_at"}
 
 
@@ -92,8 +95,6 @@ class QueueWalkMixin:
         return super().changelist_view(request, extra_context)
 
     def get_list_filter(self, request):
-        # In the queue, none of the filters that read every row of the table for their
-        # choices (type, category) or mean nothing there (went live).
         filters = super().get_list_filter(request)
         if not in_queue(request):
             return filters

@@ -26,6 +26,7 @@ GROUP_MIGRATIONS = (
     ("0002_editorial_groups", "create_groups"),
     ("0013_stories", "grant_story_permissions"),
     ("0014_image_cache", "grant_image_permissions"),
+    ("0017_import_uploads", "grant_import_to_editors"),
 )
 
 

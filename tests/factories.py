@@ -104,3 +104,14 @@ def run_import(*paths, **options):
         err.write(str(exc))
         code = 1
     return code, out.getvalue(), err.getvalue()
+
+
+def zip_of(files, compression=None) -> bytes:
+    """A zip holding `files`, (member name, bytes) pairs, as an editor would upload it."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression or zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -4,6 +4,7 @@ The worker's tasks are run here by `run_queued()`, in this process, with the
 arguments the views queued them with.
 """
 
+import datetime as dt
 import functools
 import hashlib
 import zipfile
@@ -466,7 +467,7 @@ def test_the_admin_index_lists_the_last_runs_by_origin(client, editor, imported,
     ImportRun.objects.create(command=ImportRun.WATCH_COMMAND, status="failed", failure_reason="x")
     text = client.get(reverse("admin:index")).content.decode()
     assert ", command line:" in text and ", watched folder:" in text and ", upload:" in text
-    assert "failed: x" in text and "Import files…" in text
+    assert "Failed: x" in text and "Import files…" in text
     client.force_login(make_staff("connie", group="Contributors"))
     assert "Import files…" not in client.get(reverse("admin:index")).content.decode()
 
@@ -484,3 +485,14 @@ def test_zip_members_are_read_no_further_than_declared(client, editor):
     [error] = response.context["form"].errors["files"]
     assert error.startswith("news.zip: member 'news/001.md'")
     assert not ImportUpload.objects.exists()
+
+
+def test_the_sweep_forgets_old_uploads_but_not_one_being_imported(client, editor, settings):
+    old, applying = previewed(client, news(1)), previewed(client, news(2))
+    ImportUpload.objects.filter(pk=applying.pk).update(status=ImportUpload.Status.APPLYING)
+    fresh = previewed(client, news(3))
+    long_ago = fresh.created_at - dt.timedelta(days=settings.NEWSROOM_TASK_RESULTS_KEEP_DAYS + 1)
+    ImportUpload.objects.exclude(pk=fresh.pk).update(created_at=long_ago)
+    tasks.forget_old_records(fresh.created_at)
+    assert set(ImportUpload.objects.values_list("pk", flat=True)) == {applying.pk, fresh.pk}
+    assert not ImportUploadFile.objects.filter(upload=old.pk).exists()

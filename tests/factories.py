@@ -115,3 +115,12 @@ def zip_of(files, compression=None) -> bytes:
         for name, data in files:
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def news_file(n, **overrides) -> tuple[str, bytes]:
+    """A news item's file as an editor uploads it, `(name, bytes)`: item `n` of
+    tests.test_importer.make_item, with `overrides`."""
+    from articles.ingest import itemfile
+    from tests.test_importer import make_item
+
+    return f"news/{n:03d}.md", itemfile.write(make_item(n, **overrides)).encode()

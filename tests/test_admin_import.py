@@ -1,6 +1,6 @@
 """Importing from the admin: upload, preview, confirm, the background task, permissions.
 
-The worker's tasks are run here by `run_queued()`, in this process, with the
+The worker's tasks are run here by `run_queued_tasks()`, in this process, with the
 arguments the views queued them with.
 """
 
@@ -23,18 +23,13 @@ from articles.ingest import itemfile, uploads
 from articles.ingest.importer import Importer
 from articles.ingest.snapshot import values_of
 from articles.models import Article, ImportRun, ImportUpload, ImportUploadFile
-from tests.admin_support import make_staff
-from tests.factories import zip_of
+from tests.admin_support import make_staff, run_queued_tasks
+from tests.factories import news_file, zip_of
 from tests.test_importer import make_item
 
 pytestmark = pytest.mark.django_db
 
 ADD_URL = reverse("admin:articles_importupload_add")
-
-
-def news(n, **overrides) -> tuple[str, bytes]:
-    """A news item's file, as `(name, bytes)`."""
-    return f"news/{n:03d}.md", itemfile.write(make_item(n, **overrides)).encode()
 
 
 def upload(client, *files, name="news.zip"):
@@ -46,27 +41,17 @@ def upload(client, *files, name="news.zip"):
     return client.post(ADD_URL, {"files": chosen})
 
 
-def run_queued():
-    """Run the tasks waiting in the queue, as a worker would; their return values."""
-    done = []
-    for result in DBTaskResult.objects.filter(status=TaskResultStatus.READY).order_by("pk"):
-        arguments = result.args_kwargs
-        done.append(result.task.call(*arguments["args"], **arguments["kwargs"]))
-        result.delete()
-    return done
-
-
 def previewed(client, *files, name="news.zip") -> ImportUpload:
     response = upload(client, *files, name=name)
     assert response.status_code == 302, response.content.decode()[:2000]
-    run_queued()
+    run_queued_tasks()
     return ImportUpload.objects.latest("pk")
 
 
 def confirm(client, the_upload):
     response = client.post(reverse("admin:articles_importupload_confirm", args=[the_upload.pk]))
     assert response.status_code == 302
-    run_queued()
+    run_queued_tasks()
     the_upload.refresh_from_db()
     return the_upload
 
@@ -85,7 +70,7 @@ def page(client, the_upload, query=""):
 @pytest.fixture
 def imported(client, editor):
     """Items 1-4 imported through an upload (so their articles know their files)."""
-    the_upload = previewed(client, *(news(n) for n in range(1, 5)))
+    the_upload = previewed(client, *(news_file(n) for n in range(1, 5)))
     return confirm(client, the_upload)
 
 
@@ -102,7 +87,7 @@ def test_the_migration_gives_editors_the_import_permission_and_contributors_not(
 
 
 def test_a_contributor_gets_403_on_every_import_view(client, editor):
-    the_upload = previewed(client, news(1))
+    the_upload = previewed(client, news_file(1))
     client.force_login(make_staff("connie", group="Contributors"))
     pk = [the_upload.pk]
     views = [
@@ -115,7 +100,7 @@ def test_a_contributor_gets_403_on_every_import_view(client, editor):
         ("post", reverse("admin:articles_importupload_cancel", args=pk)),
     ]
     for method, url in views:
-        data = {"files": [SimpleUploadedFile("a.md", news(2)[1])]} if url == ADD_URL else {}
+        data = {"files": [SimpleUploadedFile("a.md", news_file(2)[1])]} if url == ADD_URL else {}
         response = getattr(client, method)(url, data)
         assert response.status_code == 403, (method, url, response.status_code)
     assert ImportUpload.objects.get().status == ImportUpload.Status.PREVIEWED
@@ -123,7 +108,7 @@ def test_a_contributor_gets_403_on_every_import_view(client, editor):
 
 
 def test_an_editor_sees_and_confirms_only_their_own_uploads(client, editor):
-    the_upload = previewed(client, news(1))
+    the_upload = previewed(client, news_file(1))
     client.force_login(make_staff("other", group="Editors"))
     pk = [the_upload.pk]
     assert client.get(reverse("admin:articles_importupload_change", args=pk)).status_code == 404
@@ -166,18 +151,18 @@ def test_a_dangerous_zip_is_refused_whole_with_one_line(client, editor, files, e
 
 def test_too_many_files_are_refused(client, editor, settings):
     settings.NEWSROOM_UPLOAD_MAX_FILES = 3
-    response = upload(client, *(news(n) for n in range(1, 5)))
+    response = upload(client, *(news_file(n) for n in range(1, 5)))
     assert response.context["form"].errors["files"] == [
         "more than 3 files (expected at most that many, NEWSROOM_UPLOAD_MAX_FILES; import in parts)"
     ]
-    response = upload(client, *(news(n) for n in range(1, 5)), name=None)
+    response = upload(client, *(news_file(n) for n in range(1, 5)), name=None)
     assert "more than 3 files" in response.context["form"].errors["files"][0]
     assert not ImportUpload.objects.exists()
 
 
 def test_more_bytes_than_allowed_in_all_are_refused(client, editor, settings):
     settings.NEWSROOM_UPLOAD_MAX_BYTES = 5000
-    files = [news(n, body="word " * 300) for n in range(1, 5)]  # about 2,000 bytes each
+    files = [news_file(n, body="word " * 300) for n in range(1, 5)]  # about 2,000 bytes each
     for name in ("news.zip", None):
         errors = upload(client, *files, name=name).context["form"].errors["files"]
         assert errors == [
@@ -189,8 +174,8 @@ def test_more_bytes_than_allowed_in_all_are_refused(client, editor, settings):
 
 def test_an_oversized_file_fails_alone_with_the_command_lines_line(client, editor, settings):
     settings.NEWSROOM_IMPORT_MAX_BYTES = 3000
-    big = news(2, body="word " * 1000)
-    the_upload = previewed(client, news(1), big)
+    big = news_file(2, body="word " * 1000)
+    the_upload = previewed(client, news_file(1), big)
     assert outcomes(the_upload)[big[0]] == (
         "failed",
         {"error": str(itemfile.too_large_error(big[0], len(big[1]), 3000))},
@@ -203,7 +188,7 @@ def test_an_oversized_file_fails_alone_with_the_command_lines_line(client, edito
 
 def test_bad_names_and_files_get_the_command_lines_errors(client, editor):
     the_upload = previewed(
-        client, news(1), ("notes.txt", b"hello"), ("news/bad.md", b"no front matter")
+        client, news_file(1), ("notes.txt", b"hello"), ("news/bad.md", b"no front matter")
     )
     found = outcomes(the_upload)
     assert found["notes.txt"] == (
@@ -226,10 +211,10 @@ def test_preview_lists_every_outcome_and_equals_the_applied_result(client, edito
     Article.objects.filter(web_url=make_item(3).web_url).update(title="The editor's title")
     Article.objects.filter(web_url=make_item(3).web_url).set_quality(99, user=editor)
     files = [
-        news(2, quality=77, title="A new title for 2"),  # updated
-        news(1),  # unchanged (same bytes)
-        news(3, title="The file's title", excerpt="New excerpt 3."),  # conflict
-        news(5),  # created
+        news_file(2, quality=77, title="A new title for 2"),  # updated
+        news_file(1),  # unchanged (same bytes)
+        news_file(3, title="The file's title", excerpt="New excerpt 3."),  # conflict
+        news_file(5),  # created
         ("news/broken.md", b"---\ntitle: [\n---\n"),  # failed
     ]
     the_upload = previewed(client, *files)
@@ -278,9 +263,9 @@ def test_preview_lists_every_outcome_and_equals_the_applied_result(client, edito
 
 
 def test_a_file_whose_bytes_changed_after_the_preview_is_refused(client, editor, imported):
-    the_upload = previewed(client, news(1, quality=80), news(2, quality=81))
+    the_upload = previewed(client, news_file(1, quality=80), news_file(2, quality=81))
     ImportUploadFile.objects.filter(upload=the_upload, name="news/002.md").update(
-        data=news(2, quality=5)[1]
+        data=news_file(2, quality=5)[1]
     )
     done = confirm(client, the_upload)
     assert done.import_run.failures == [
@@ -299,7 +284,7 @@ def test_a_file_whose_bytes_changed_after_the_preview_is_refused(client, editor,
 def test_an_article_edited_between_preview_and_confirm_is_a_conflict_not_overwritten(
     client, editor, imported
 ):
-    the_upload = previewed(client, news(1, quality=80), news(2, title="New title 2"))
+    the_upload = previewed(client, news_file(1, quality=80), news_file(2, title="New title 2"))
     assert outcomes(the_upload)["news/002.md"][0] == "updated"
     two = Article.objects.filter(web_url=make_item(2).web_url)
     two.set_quality(12, user=editor)  # through the write path: updated_at moves on
@@ -317,9 +302,9 @@ def test_an_article_edited_between_preview_and_confirm_is_a_conflict_not_overwri
 
 
 def test_an_article_created_by_someone_else_after_the_preview_is_a_conflict(client, editor):
-    the_upload = previewed(client, news(1, quality=80))
+    the_upload = previewed(client, news_file(1, quality=80))
     assert outcomes(the_upload)["news/001.md"][0] == "created"
-    Importer().run_sources(uploads.uploaded([news(1)])[0])  # another import made it
+    Importer().run_sources(uploads.uploaded([news_file(1)])[0])  # another import made it
     done = confirm(client, the_upload)
     assert done.import_run.conflict_details[0]["ours"].startswith("created since the preview")
     assert Article.objects.get().quality == make_item(1).quality
@@ -329,7 +314,7 @@ def test_an_article_created_by_someone_else_after_the_preview_is_a_conflict(clie
 
 
 def test_cancel_deletes_the_upload_and_its_files(client, editor):
-    the_upload = previewed(client, news(1), news(2))
+    the_upload = previewed(client, news_file(1), news_file(2))
     response = client.post(reverse("admin:articles_importupload_cancel", args=[the_upload.pk]))
     assert response.status_code == 302
     assert not ImportUpload.objects.exists() and not ImportUploadFile.objects.exists()
@@ -337,7 +322,7 @@ def test_cancel_deletes_the_upload_and_its_files(client, editor):
 
 
 def test_a_confirmed_upload_cannot_be_cancelled_or_confirmed_again(client, editor):
-    the_upload = previewed(client, news(1))
+    the_upload = previewed(client, news_file(1))
     client.post(reverse("admin:articles_importupload_confirm", args=[the_upload.pk]))
     client.post(reverse("admin:articles_importupload_cancel", args=[the_upload.pk]))
     client.post(reverse("admin:articles_importupload_confirm", args=[the_upload.pk]))
@@ -346,7 +331,7 @@ def test_a_confirmed_upload_cannot_be_cancelled_or_confirmed_again(client, edito
 
 
 def test_the_confirm_task_applies_the_plan_and_ends_the_run(client, editor):
-    the_upload = previewed(client, news(1), news(2), news(3))
+    the_upload = previewed(client, news_file(1), news_file(2), news_file(3))
     progress_url = reverse("admin:articles_importupload_progress", args=[the_upload.pk])
     assert client.get(progress_url).json()["status"] == "previewed"
     client.post(reverse("admin:articles_importupload_confirm", args=[the_upload.pk]))
@@ -360,7 +345,7 @@ def test_the_confirm_task_applies_the_plan_and_ends_the_run(client, editor):
         "run_url": "",
     }
     assert "import_progress.js" in page(client, the_upload)
-    [summary] = run_queued()
+    [summary] = run_queued_tasks()
     run = ImportRun.objects.get()
     assert summary.startswith(f"import {run.pk}: 3 created")
     assert (run.status, run.command, run.paths) == (
@@ -376,7 +361,7 @@ def test_the_confirm_task_applies_the_plan_and_ends_the_run(client, editor):
 
 
 def test_a_failure_mid_import_leaves_the_run_and_the_upload_failed(client, editor, monkeypatch):
-    the_upload = previewed(client, *(news(n) for n in range(1, 7)))
+    the_upload = previewed(client, *(news_file(n) for n in range(1, 7)))
     monkeypatch.setattr(uploads, "Importer", functools.partial(Importer, batch_size=2, workers=1))
     tick, calls = Importer._tick, []
 
@@ -409,9 +394,9 @@ def test_a_preview_that_fails_says_why(client, editor, monkeypatch):
         raise OperationalError("no database")
 
     monkeypatch.setattr(Importer, "_prefilter", broken)
-    upload(client, news(1))
+    upload(client, news_file(1))
     with pytest.raises(OperationalError):
-        run_queued()
+        run_queued_tasks()
     the_upload = ImportUpload.objects.get()
     assert (the_upload.status, the_upload.failure_reason) == (
         "failed",
@@ -421,7 +406,7 @@ def test_a_preview_that_fails_says_why(client, editor, monkeypatch):
 
 
 def test_the_bytes_are_kept_in_the_database_with_their_digests(client, editor):
-    files = [news(1), news(2)]
+    files = [news_file(1), news_file(2)]
     upload(client, *files)
     rows = list(ImportUploadFile.objects.order_by("position"))
     assert [(r.name, bytes(r.data), r.sha256) for r in rows] == [
@@ -433,7 +418,9 @@ def test_the_bytes_are_kept_in_the_database_with_their_digests(client, editor):
 
 
 def test_plain_files_upload_as_well_as_a_zip(client, editor):
-    the_upload = previewed(client, ("a.md", news(1)[1]), ("b.markdown", news(2)[1]), name=None)
+    the_upload = previewed(
+        client, ("a.md", news_file(1)[1]), ("b.markdown", news_file(2)[1]), name=None
+    )
     assert outcomes(the_upload) == {
         "a.md": ("created", {"seen": "none"}),
         "b.markdown": ("created", {"seen": "none"}),
@@ -445,8 +432,8 @@ def test_plain_files_upload_as_well_as_a_zip(client, editor):
 
 
 def test_the_preview_page_is_paginated_filtered_and_its_queries_constant(client, editor):
-    small = previewed(client, *(news(n) for n in range(1, 4)))
-    files = [news(n) for n in range(1, 61)] + [(f"bad{n}.md", b"nothing") for n in range(5)]
+    small = previewed(client, *(news_file(n) for n in range(1, 4)))
+    files = [news_file(n) for n in range(1, 61)] + [(f"bad{n}.md", b"nothing") for n in range(5)]
     large = previewed(client, *files)
 
     def queries(the_upload, query=""):
@@ -474,8 +461,8 @@ def test_the_admin_index_lists_the_last_runs_by_origin(client, editor, imported,
 
 def test_zip_members_are_read_no_further_than_declared(client, editor):
     """A zip whose directory understates a member's size is refused, not unpacked."""
-    data = bytearray(zip_of([news(1)], compression=zipfile.ZIP_STORED))
-    size = len(news(1)[1])
+    data = bytearray(zip_of([news_file(1)], compression=zipfile.ZIP_STORED))
+    size = len(news_file(1)[1])
     # The central directory's uncompressed size of the only member, made smaller.
     central = data.rindex(b"PK\x01\x02")
     data[central + 24 : central + 28] = (size - 10).to_bytes(4, "little")
@@ -488,9 +475,9 @@ def test_zip_members_are_read_no_further_than_declared(client, editor):
 
 
 def test_the_sweep_forgets_old_uploads_but_not_one_being_imported(client, editor, settings):
-    old, applying = previewed(client, news(1)), previewed(client, news(2))
+    old, applying = previewed(client, news_file(1)), previewed(client, news_file(2))
     ImportUpload.objects.filter(pk=applying.pk).update(status=ImportUpload.Status.APPLYING)
-    fresh = previewed(client, news(3))
+    fresh = previewed(client, news_file(3))
     long_ago = fresh.created_at - dt.timedelta(days=settings.NEWSROOM_TASK_RESULTS_KEEP_DAYS + 1)
     ImportUpload.objects.exclude(pk=fresh.pk).update(created_at=long_ago)
     tasks.forget_old_records(fresh.created_at)

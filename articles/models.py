@@ -1013,6 +1013,9 @@ class ImportUpload(models.Model):
     import_run = models.ForeignKey(
         ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The queued task that previews or applies it: the sweep marks the upload failed
+    # when that task failed without saying so itself (its worker was lost).
+    task_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")

@@ -155,10 +155,34 @@ def import_watched_folders(now: dt.datetime) -> int:
     return 1
 
 
+def fail_uploads_of_failed_tasks(now: dt.datetime) -> int:
+    """Mark failed the admin uploads still previewing or importing whose task failed.
+
+    A task that raises marks its upload failed itself (ingest/uploads.py); one whose
+    worker was lost cannot, and fail_tasks_of_lost_workers, earlier in the same sweep,
+    marks the task failed: its upload follows, instead of showing progress for ever.
+    """
+    running = ImportUpload.objects.filter(
+        status__in=[ImportUpload.Status.PREVIEWING, ImportUpload.Status.APPLYING]
+    )
+    failed = DBTaskResult.objects.filter(
+        pk__in=list(running.exclude(task_id="").values_list("task_id", flat=True)),
+        status=TaskResultStatus.FAILED,
+    ).values_list("pk", "exception_class_path")
+    done = 0
+    for task_id, error in failed:
+        done += running.filter(task_id=task_id).update(
+            status=ImportUpload.Status.FAILED,
+            failure_reason=f"its task failed ({error.rsplit('.', 1)[-1] or 'no reason given'})",
+        )
+    return done
+
+
 # What the sweep does every minute, in this order (see the module docstring).
 SWEEP_JOBS = [
     apply_schedules,
     fail_tasks_of_lost_workers,
+    fail_uploads_of_failed_tasks,
     mark_abandoned_import_runs,
     forget_old_records,
     # The image cache: new image URLs registered, then those due fetched (imagecache).

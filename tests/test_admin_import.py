@@ -483,3 +483,23 @@ def test_the_sweep_forgets_old_uploads_but_not_one_being_imported(client, editor
     tasks.forget_old_records(fresh.created_at)
     assert set(ImportUpload.objects.values_list("pk", flat=True)) == {applying.pk, fresh.pk}
     assert not ImportUploadFile.objects.filter(upload=old.pk).exists()
+
+
+def test_an_upload_whose_worker_was_lost_is_marked_failed_by_the_sweep(client, editor):
+    the_upload = previewed(client, news_file(1))
+    client.post(reverse("admin:articles_importupload_confirm", args=[the_upload.pk]))
+    the_upload.refresh_from_db()
+    task = DBTaskResult.objects.get(pk=the_upload.task_id)
+    assert task.task_path == tasks.apply_upload.module_path
+    assert tasks.fail_uploads_of_failed_tasks(None) == 0  # still waiting: left alone
+    DBTaskResult.objects.filter(pk=task.pk).update(
+        status=TaskResultStatus.FAILED, exception_class_path="articles.tasks.WorkerLost"
+    )
+    assert tasks.fail_uploads_of_failed_tasks(None) == 1
+    the_upload.refresh_from_db()
+    assert (the_upload.status, the_upload.failure_reason) == (
+        "failed",
+        "its task failed (WorkerLost)",
+    )
+    progress = reverse("admin:articles_importupload_progress", args=[the_upload.pk])
+    assert client.get(progress).json()["running"] is False

@@ -47,7 +47,8 @@ def store(user, name: str, files: list[tuple[str, bytes]]) -> ImportUpload:
             ],
             batch_size=200,
         )
-        preview_upload.enqueue(upload.pk)
+        upload.task_id = preview_upload.enqueue(upload.pk).id
+        upload.save(update_fields=["task_id"])
     return upload
 
 
@@ -82,7 +83,9 @@ def confirm(upload: ImportUpload) -> bool:
         waiting = ImportUpload.objects.filter(pk=upload.pk, status=ImportUpload.Status.PREVIEWED)
         if not waiting.update(status=ImportUpload.Status.APPLYING, done=0):
             return False
-        apply_upload.enqueue(upload.pk)
+        waiting.model.objects.filter(pk=upload.pk).update(
+            task_id=apply_upload.enqueue(upload.pk).id
+        )
     return True
 
 

@@ -84,6 +84,7 @@ class Migration(migrations.Migration):
                         to="articles.importrun",
                     ),
                 ),
+                ("task_id", models.CharField(blank=True, max_length=64)),
                 (
                     "uploaded_by",
                     models.ForeignKey(

@@ -83,9 +83,8 @@ def confirm(upload: ImportUpload) -> bool:
         waiting = ImportUpload.objects.filter(pk=upload.pk, status=ImportUpload.Status.PREVIEWED)
         if not waiting.update(status=ImportUpload.Status.APPLYING, done=0):
             return False
-        waiting.model.objects.filter(pk=upload.pk).update(
-            task_id=apply_upload.enqueue(upload.pk).id
-        )
+        task = apply_upload.enqueue(upload.pk)
+        ImportUpload.objects.filter(pk=upload.pk).update(task_id=task.id)
     return True
 
 

@@ -503,3 +503,12 @@ def test_an_upload_whose_worker_was_lost_is_marked_failed_by_the_sweep(client, e
     )
     progress = reverse("admin:articles_importupload_progress", args=[the_upload.pk])
     assert client.get(progress).json()["running"] is False
+
+
+def test_a_file_uploaded_twice_fails_the_second_time_only(client, editor):
+    the_upload = previewed(client, ("a.md", news_file(1)[1]), ("a.md", news_file(2)[1]), name=None)
+    first, second = the_upload.files.order_by("position")
+    assert (first.outcome, second.outcome) == ("created", "failed")
+    assert second.detail["error"] == "a.md: uploaded twice (expected each file once)"
+    confirm(client, the_upload)
+    assert Article.objects.get().web_url.endswith("/story-1")

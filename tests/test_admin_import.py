@@ -512,3 +512,10 @@ def test_a_file_uploaded_twice_fails_the_second_time_only(client, editor):
     assert second.detail["error"] == "a.md: uploaded twice (expected each file once)"
     confirm(client, the_upload)
     assert Article.objects.get().web_url.endswith("/story-1")
+
+
+def test_the_upload_form_states_the_limits(client, editor, settings):
+    settings.NEWSROOM_UPLOAD_MAX_FILES, settings.NEWSROOM_UPLOAD_MAX_ZIP_RATIO = 1234, 7
+    text = client.get(ADD_URL).content.decode()
+    assert "At most 1234 files" in text and "more than 7 times its size" in text
+    assert f"Choose at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files one by one" in text

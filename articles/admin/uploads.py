@@ -13,6 +13,7 @@ Every view checks the permission itself, and sees only the user's own uploads
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -148,6 +149,8 @@ class ImportUploadAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "form": form,
             "limits": archive.Limits.from_settings(),
+            # Django refuses a request with more (400, before any view runs).
+            "max_chosen": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
         }
         return TemplateResponse(request, "admin/articles/importupload/upload.html", context)
 

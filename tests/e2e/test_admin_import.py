@@ -14,14 +14,14 @@ from articles.models import Article
 from tests.admin_support import run_queued_tasks
 from tests.factories import news_file, zip_of
 
-from .support import expect, log_in, record_problems, save_screenshots
+from .support import axe_violations, expect, log_in, record_problems, save_screenshots, with_axe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 EDITORS_TITLE = "The editor's better title"
 
 
-def test_an_editor_imports_a_zip_through_preview_and_confirm(page, editor):
+def test_an_editor_imports_a_zip_through_preview_and_confirm(context, page, editor):
     # Item 1 is on the site already, and an editor has retitled it since.
     Importer(workers=1).run_sources(uploaded([news_file(1)])[0])
     Article.objects.filter(web_url__endswith="/story-1").update(title=EDITORS_TITLE)
@@ -29,9 +29,11 @@ def test_an_editor_imports_a_zip_through_preview_and_confirm(page, editor):
     files += [news_file(n) for n in range(2, 30)]  # 28 new items
     files += [("news/broken.md", b"---\ntitle: [unclosed\n---\nbody\n")]  # the bad file
 
+    with_axe(context)
     problems = record_problems(page)
     log_in(page, editor)
     page.get_by_role("link", name="Import files…").click()
+    assert axe_violations(page) == [], "the upload form"
     page.get_by_label("Files:").set_input_files(
         {"name": "news.zip", "mimeType": "application/zip", "buffer": zip_of(files)}
     )
@@ -44,6 +46,7 @@ def test_an_editor_imports_a_zip_through_preview_and_confirm(page, editor):
     expect(counts).to_contain_text("all 30")
     for text in ("28 created", "0 updated", "0 unchanged", "1 conflict", "1 failed"):
         expect(counts).to_contain_text(text)
+    assert axe_violations(page) == [], "the preview"
     save_screenshots(page, "admin-import-preview")
 
     counts.get_by_role("link", name="1 conflict").click()

@@ -939,6 +939,11 @@ class ImportRun(models.Model):
     conflict_details = models.JSONField(default=list, blank=True)
     warnings = models.JSONField(default=list, blank=True)
 
+    # The command of the watched folders' runs (how the sweep finds the last one), and
+    # of uploads' (upload_command): what `origin` tells apart.
+    WATCH_COMMAND = "watched folders (worker sweep)"
+    UPLOAD_PREFIX = "uploaded by "
+
     objects = ImportRunQuerySet.as_manager()
 
     class Meta:
@@ -959,6 +964,89 @@ class ImportRun(models.Model):
             f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.conflicts} conflicts, {self.failed} failed"
         )
+
+    @classmethod
+    def upload_command(cls, username: str, files: int) -> str:
+        return f"{cls.UPLOAD_PREFIX}{username}: {files} file{'' if files == 1 else 's'}"
+
+    @property
+    def origin(self) -> str:
+        """What started it: "command line", "watched folder" or "upload"."""
+        if self.command == self.WATCH_COMMAND:
+            return "watched folder"
+        return "upload" if self.command.startswith(self.UPLOAD_PREFIX) else "command line"
+
+    @property
+    def outcome(self) -> str:
+        """Clean, or what needs a look: its failures and conflicts."""
+        counts = ((self.failed, "failure"), (self.conflicts, "conflict"))
+        needs = [f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts if n]
+        return ", ".join(needs) or "clean"
+
+
+class ImportUpload(models.Model):
+    """Files an editor uploaded to import from the admin, kept until confirmed or cancelled.
+
+    The bytes live in the database (ImportUploadFile), not on a web server's disk, so
+    the preview, the confirmation and the worker that applies it may each run on a
+    different machine. A preview is a dry run of the Importer (articles/ingest/uploads.py)
+    whose outcome per file is stored on the file's row; confirming runs the same files
+    for real, checking that their bytes and articles are still those the preview saw.
+    """
+
+    class Status(models.TextChoices):
+        PREVIEWING = "previewing", "Preparing the preview"
+        PREVIEWED = "previewed", "Previewed: waiting for confirmation"
+        APPLYING = "applying", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    name = models.CharField(max_length=255, help_text="What was uploaded, as the editor named it.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEWING)
+    failure_reason = models.TextField(blank=True)
+    total = models.PositiveIntegerField(default=0, help_text="Files uploaded.")
+    done = models.PositiveIntegerField(default=0, help_text="Files imported so far.")
+    import_run = models.ForeignKey(
+        ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The queued task that previews or applies it: the sweep marks the upload failed
+    # when that task failed without saying so itself (its worker was lost).
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        permissions = [("import_articles", "Can import articles from uploaded files")]
+
+    def __str__(self):
+        return f"Upload #{self.pk}: {self.name}"
+
+
+class ImportUploadFile(models.Model):
+    """One uploaded file: its name, bytes and SHA-256, and what the preview said of it."""
+
+    upload = models.ForeignKey(ImportUpload, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=1000)
+    data = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=10, blank=True, help_text="The preview's outcome.")
+    # The preview's details: changes [{field, old, new}], conflicts, error, warnings,
+    # and `seen` (the article as the preview found it, checked again at confirmation).
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("position",)
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "position"], name="upload_file_position")
+        ]
+        indexes = [models.Index(fields=["upload", "outcome"], name="upload_file_outcome")]
+
+    def __str__(self):
+        return self.name
 
 
 def make_slug(published_at, title):

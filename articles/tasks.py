@@ -34,7 +34,7 @@ from django_tasks_db.models import DBTaskResult
 from . import clock
 from .changes import Source
 from .imagecache.tasks import discover_images, enqueue_due_images
-from .models import Article, ImportRun, Sweep, WorkerHeartbeat
+from .models import Article, ImportRun, ImportUpload, Sweep, WorkerHeartbeat
 
 logger = logging.getLogger("newsroom.tasks")
 
@@ -86,16 +86,22 @@ def mark_abandoned_import_runs(now: dt.datetime) -> int:
 
 
 def forget_old_records(now: dt.datetime) -> int:
-    """Delete finished task results, sweeps and silent workers older than the kept days.
+    """Delete finished task results, sweeps, silent workers and admin uploads (their
+    bytes; the ImportRun stays) older than the kept days.
 
     Without it the sweep alone would add 1,440 task results a day for ever. Tasks not
-    yet run are kept whatever their age.
+    yet run, and uploads being imported, are kept whatever their age.
     """
     before = now - dt.timedelta(days=settings.NEWSROOM_TASK_RESULTS_KEEP_DAYS)
     results, _ = DBTaskResult.objects.finished().filter(finished_at__lt=before).delete()
     sweeps, _ = Sweep.objects.filter(minute__lt=before).delete()
     workers, _ = WorkerHeartbeat.objects.filter(last_seen_at__lt=before).delete()
-    return results + sweeps + workers
+    uploads, _ = (
+        ImportUpload.objects.filter(created_at__lt=before)
+        .exclude(status=ImportUpload.Status.APPLYING)
+        .delete()
+    )
+    return results + sweeps + workers + uploads
 
 
 def apply_schedules(now: dt.datetime) -> int:
@@ -115,7 +121,7 @@ def apply_schedules(now: dt.datetime) -> int:
 
 
 # The ImportRun command of the watched folders' imports (how the next sweep finds them).
-WATCH_COMMAND = "watched folders (worker sweep)"
+WATCH_COMMAND = ImportRun.WATCH_COMMAND
 
 
 @task()
@@ -149,10 +155,34 @@ def import_watched_folders(now: dt.datetime) -> int:
     return 1
 
 
+def fail_uploads_of_failed_tasks(now: dt.datetime) -> int:
+    """Mark failed the admin uploads still previewing or importing whose task failed.
+
+    A task that raises marks its upload failed itself (ingest/uploads.py); one whose
+    worker was lost cannot, and fail_tasks_of_lost_workers, earlier in the same sweep,
+    marks the task failed: its upload follows, instead of showing progress for ever.
+    """
+    running = ImportUpload.objects.filter(
+        status__in=[ImportUpload.Status.PREVIEWING, ImportUpload.Status.APPLYING]
+    )
+    failed = DBTaskResult.objects.filter(
+        pk__in=list(running.exclude(task_id="").values_list("task_id", flat=True)),
+        status=TaskResultStatus.FAILED,
+    ).values_list("pk", "exception_class_path")
+    done = 0
+    for task_id, error in failed:
+        done += running.filter(task_id=task_id).update(
+            status=ImportUpload.Status.FAILED,
+            failure_reason=f"its task failed ({error.rsplit('.', 1)[-1] or 'no reason given'})",
+        )
+    return done
+
+
 # What the sweep does every minute, in this order (see the module docstring).
 SWEEP_JOBS = [
     apply_schedules,
     fail_tasks_of_lost_workers,
+    fail_uploads_of_failed_tasks,
     mark_abandoned_import_runs,
     forget_old_records,
     # The image cache: new image URLs registered, then those due fetched (imagecache).
@@ -225,3 +255,22 @@ def retry(result: DBTaskResult):
         raise ValueError(f"task {result.pk} has not failed (it is {result.status.lower()})")
     arguments = result.args_kwargs
     return result.task.enqueue(*arguments["args"], **arguments["kwargs"])
+
+
+# -- Imports uploaded in the admin (articles/ingest/uploads.py) ------------------------------
+
+
+@task()
+def preview_upload(upload_id: int) -> str:
+    """Dry-run an uploaded ImportUpload, recording each file's outcome for the preview."""
+    from .ingest import uploads  # the importer is heavy; workers need it here only
+
+    return uploads.preview(upload_id)
+
+
+@task()
+def apply_upload(upload_id: int) -> str:
+    """Import a confirmed ImportUpload as previewed: its ImportRun's summary."""
+    from .ingest import uploads
+
+    return uploads.apply(upload_id)

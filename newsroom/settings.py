@@ -309,6 +309,13 @@ NEWSROOM_WATCHED_FOLDERS = [
     p for p in os.environ.get("NEWSROOM_WATCHED_FOLDERS", "").split(os.pathsep) if p
 ]
 NEWSROOM_WATCH_MINUTES = env_int("NEWSROOM_WATCH_MINUTES", 15)
+# Uploads from the admin (README "Importing from the admin"; articles/ingest/archive.py):
+# at most this many files, this many bytes in all (a zip's content, unpacked), and a zip
+# whose content is more than this many times its own size (a zip bomb) is refused. Each
+# file also meets NEWSROOM_IMPORT_MAX_BYTES, as on the command line.
+NEWSROOM_UPLOAD_MAX_FILES = env_int("NEWSROOM_UPLOAD_MAX_FILES", 5000)
+NEWSROOM_UPLOAD_MAX_BYTES = env_int("NEWSROOM_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
+NEWSROOM_UPLOAD_MAX_ZIP_RATIO = env_int("NEWSROOM_UPLOAD_MAX_ZIP_RATIO", 50)
 
 # The task queue (README "Task queue", docs/deploy.md "Workers"): Django's tasks API on
 # the database backend, run by `manage.py worker` processes.

@@ -26,6 +26,7 @@ GROUP_MIGRATIONS = (
     ("0002_editorial_groups", "create_groups"),
     ("0013_stories", "grant_story_permissions"),
     ("0014_image_cache", "grant_image_permissions"),
+    ("0017_import_uploads", "grant_import_to_editors"),
 )
 
 
@@ -135,3 +136,17 @@ def changelist_row_prefix(data, article):
         if key.endswith("-id") and key.startswith("form-") and str(value) == str(article.pk):
             return key[: -len("-id")]
     raise AssertionError(f"article {article.pk} is not on the page")
+
+
+def run_queued_tasks():
+    """Run the tasks waiting in the queue here, as a worker would, with the arguments
+    they were queued with; returns their return values."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    done = []
+    for result in DBTaskResult.objects.filter(status=TaskResultStatus.READY).order_by("pk"):
+        arguments = result.args_kwargs
+        done.append(result.task.call(*arguments["args"], **arguments["kwargs"]))
+        result.delete()
+    return done

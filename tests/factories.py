@@ -104,3 +104,23 @@ def run_import(*paths, **options):
         err.write(str(exc))
         code = 1
     return code, out.getvalue(), err.getvalue()
+
+
+def zip_of(files, compression=None) -> bytes:
+    """A zip holding `files`, (member name, bytes) pairs, as an editor would upload it."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression or zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def news_file(n, **overrides) -> tuple[str, bytes]:
+    """A news item's file as an editor uploads it, `(name, bytes)`: item `n` of
+    tests.test_importer.make_item, with `overrides`."""
+    from articles.ingest import itemfile
+    from tests.test_importer import make_item
+
+    return f"news/{n:03d}.md", itemfile.write(make_item(n, **overrides)).encode()

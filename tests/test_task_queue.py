@@ -166,6 +166,7 @@ def test_the_sweep_runs_the_documented_jobs():
     assert [job.__name__ for job in tasks.SWEEP_JOBS] == [
         "apply_schedules",
         "fail_tasks_of_lost_workers",
+        "fail_uploads_of_failed_tasks",
         "mark_abandoned_import_runs",
         "forget_old_records",
         "discover_images",

@@ -88,6 +88,10 @@ def plural(count, word="article"):
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+# How many import runs the admin index lists (command line, watched folder or upload).
+LAST_RUNS_SHOWN = 5
+
+
 def editorial_summary(user):
     """The admin index's at-a-glance numbers, or None for users who cannot see articles."""
     if not user.has_perm("articles.view_article"):
@@ -109,11 +113,12 @@ def editorial_summary(user):
         "queue_url": f"{changelist}?{DEFAULT_QUEUE}",
         "published_today": went_live_today.count(),
         "published_today_url": f"{changelist}?{today_query}",
-        "last_run": None,
+        "last_runs": [],
+        "may_import": user.has_perm("articles.import_articles"),
     }
     if user.has_perm("articles.view_importrun"):
         ImportRun.objects.mark_abandoned()
-        summary["last_run"] = ImportRun.objects.first()
+        summary["last_runs"] = list(ImportRun.objects.all()[:LAST_RUNS_SHOWN])
     return summary
 
 
@@ -1057,6 +1062,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         "status",
         "outcome",
         "__str__",
+        "origin",
         "finished_at",
         "dry_run",
         "files",
@@ -1137,9 +1143,7 @@ class ImportRunAdmin(admin.ModelAdmin):
     @admin.display(description="Outcome")
     def outcome(self, run):
         """Clean, or what needs a look: the counts that the wide table hides first."""
-        needs = [plural(run.failed, "failure") if run.failed else "",
-                 plural(run.conflicts, "conflict") if run.conflicts else ""]  # fmt: skip
-        return ", ".join(n for n in needs if n) or "clean"
+        return run.outcome
 
     @admin.display(description="Why it failed")
     def short_reason(self, run):

@@ -37,7 +37,7 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -133,6 +133,12 @@ class FileOutcome:
     topic: bool = False  # a taxonomy file that created or updated a topic
     # A taxonomy file's parents, linked once every file is read: (topic id, kind, parents).
     parents: tuple | None = None
+    # UPDATED or CONFLICT: each field the file changed, {field, old, new} (what a
+    # preview shows the editor before anything is written).
+    changes: tuple[dict, ...] = ()
+    # A news item's article as the run found it before writing (`article_state`; ""
+    # for other files): what a preview saw, which its confirmation checks again.
+    seen: str = ""
 
     @property
     def counted_as(self) -> str:
@@ -256,6 +262,7 @@ class Importer:
         command: str = "",
         progress: Callable[[int, int], None] | None = None,
         log_summary: bool = True,
+        expected: Mapping[str, str] | None = None,
     ):
         self.dry_run = dry_run
         self.batch_size = batch_size
@@ -272,6 +279,9 @@ class Importer:
         # The summary is said once: logged here, unless the caller prints it (the
         # command at verbosity 1 and more).
         self.log_summary = log_summary
+        # {file name: the article_state a preview saw}: an article whose state differs
+        # now (an editor saved it since) is not written; its file is a conflict.
+        self.expected = expected
         # Decided or committed outcomes only: a batch's count once it has committed.
         self.outcomes: list[FileOutcome] = []
         self.counts = Counts()
@@ -283,6 +293,11 @@ class Importer:
         self._run: ImportRun | None = None
 
     # -- the run ----------------------------------------------------------------
+
+    @property
+    def record(self) -> ImportRun | None:
+        """The run's ImportRun once it has started (unsaved in a dry run), even if it failed."""
+        return self._run
 
     def run(self, paths: Iterable[str]) -> Report:
         """Import the files, directories (recursively) and globs of `paths`."""
@@ -645,6 +660,11 @@ class Importer:
             item: Item = entry.result
             theirs = entry.values
             article = existing.get(item.web_url)
+            seen = article_state(article)  # before this batch writes it
+            moved = self._moved_since_preview(entry, item, seen, article)
+            if moved is not None:
+                outcomes.append(moved)
+                continue
             if article is None:
                 article = Article(
                     provider=providers[item.provider_domain],
@@ -657,7 +677,11 @@ class Importer:
                 self._stamp(article, entry, theirs, conflicts=[])
                 new_articles.append((article, theirs))
                 changed_fields |= set(theirs)
-                outcomes.append(FileOutcome(entry.name, Outcome.CREATED, warnings=_warnings(entry)))
+                outcomes.append(
+                    FileOutcome(
+                        entry.name, Outcome.CREATED, warnings=_warnings(entry), seen=NO_ARTICLE
+                    )
+                )
                 continue
 
             ours = values_of(article)
@@ -719,6 +743,12 @@ class Importer:
                     ),
                     warnings=_warnings(entry) + ((f"{entry.name}: {refusal}",) if refusal else ()),
                     changed=bool(changed),
+                    changes=tuple(
+                        {"field": name, "old": ours[name], "new": merged[name]}
+                        for name in merged
+                        if name in changed
+                    ),
+                    seen=seen,
                 )
             )
 
@@ -761,6 +791,35 @@ class Importer:
                 values={a.pk: revisions.values_of_new(a, theirs) for a, theirs in new_articles},
             )
         return outcomes
+
+    def _moved_since_preview(
+        self, entry: Parsed, item: Item, now: str, article
+    ) -> FileOutcome | None:
+        """A conflict, and nothing written, when the article is not as the preview saw it.
+
+        Read under the batch's row lock, so no editor's save can slip in between this
+        check and the write: confirming a preview applies what it showed, or reports
+        the file instead of overwriting a change nobody has seen.
+        """
+        if self.expected is None or entry.name not in self.expected:
+            return None
+        seen = self.expected[entry.name]
+        if seen == now:
+            return None
+        if article is None:
+            ours = "deleted since the preview"
+        elif seen == NO_ARTICLE:
+            ours = f"created since the preview: {now}"
+        else:
+            ours = f"changed since the preview: {now}"
+        conflict = {
+            "path": entry.name,
+            "web_url": item.web_url,
+            "field": "article",
+            "ours": ours,
+            "theirs": "new" if seen == NO_ARTICLE else f"as previewed: {seen}",
+        }
+        return FileOutcome(entry.name, Outcome.CONFLICT, conflicts=(conflict,), seen=now)
 
     def _stamp(self, article: Article, entry: Parsed, theirs: dict, conflicts):
         article.imported = theirs
@@ -921,6 +980,16 @@ class Importer:
             taken.add(candidate)
             result[path] = candidate
         return result
+
+
+# The article_state of a file whose article does not exist yet.
+NO_ARTICLE = "none"
+
+
+def article_state(article: Article | None) -> str:
+    """The article's id and last change (`updated_at`, which every write bumps), or
+    NO_ARTICLE: equal states mean nobody wrote it in between."""
+    return NO_ARTICLE if article is None else f"#{article.pk} at {article.updated_at.isoformat()}"
 
 
 def _warnings(entry: Parsed) -> tuple[str, ...]:

@@ -1,0 +1,31 @@
+// The progress of an upload's preview or import (templates/admin/articles/importupload/preview.html).
+// Polls the upload's progress view every second and moves the bar; once the worker is done
+// the page reloads to show the preview or the import run. Without JavaScript the page has a
+// refresh link instead; the site's CSP allows no inline script, hence this file.
+"use strict";
+
+(function () {
+  const box = document.getElementById("import-progress");
+  if (!box) return;
+  const bar = box.querySelector("progress");
+  const text = box.querySelector(".import-progress-text");
+  const started = box.dataset.status;
+
+  function poll() {
+    fetch(box.dataset.progressUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((progress) => {
+        bar.value = progress.percent;
+        bar.textContent = progress.percent + "%";
+        text.textContent = progress.done + " of " + progress.total + " files";
+        if (progress.status !== started) {
+          window.location.reload();
+        } else {
+          window.setTimeout(poll, 1000);
+        }
+      })
+      .catch(() => window.setTimeout(poll, 5000));
+  }
+
+  window.setTimeout(poll, 1000);
+})();

@@ -89,6 +89,7 @@ def _render_limit_as_wide_as_a_case(settings):
     under load). The render limit itself: tests/test_hostile_input.py."""
     settings.NEWSROOM_RENDER_TIME_LIMIT = CASE_WALL_SECONDS
 
+
 HOSTILE_DIR = Path(__file__).resolve().parent / "data" / "hostile"
 
 # -- how much fuzzing ----------------------------------------------------------

@@ -67,6 +67,7 @@ def axe_violations(page: Page, impacts=("serious", "critical")) -> list[str]:
     axe is added as an init script of the context (see `with_axe`), because the
     site's Content-Security-Policy rightly refuses injected inline scripts.
     """
+    page.wait_for_load_state()  # a page still navigating has no document to check
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         f"{v['impact']}: {v['id']} — {v['help']} — "

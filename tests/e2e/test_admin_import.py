@@ -33,6 +33,7 @@ def test_an_editor_imports_a_zip_through_preview_and_confirm(context, page, edit
     problems = record_problems(page)
     log_in(page, editor)
     page.get_by_role("link", name="Import files…").click()
+    expect(page.get_by_label("Files:")).to_be_visible()  # the form has loaded
     assert axe_violations(page) == [], "the upload form"
     page.get_by_label("Files:").set_input_files(
         {"name": "news.zip", "mimeType": "application/zip", "buffer": zip_of(files)}

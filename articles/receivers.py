@@ -29,7 +29,6 @@ Two more kinds of write are heard here:
 
 import json
 
-from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -172,12 +171,13 @@ IMAGE_FIELDS = frozenset({"images", "provider", "coverage"})
 def fetch_new_images(sender, *, ids, fields, **kwargs):
     """The images changed articles show are registered and queued at once (the sweep's
     discover_images would find them within a minute): a few queries per slice of ids.
-    A big import queues no more than a sweep would (NEWSROOM_IMAGE_SWEEP_BATCH); the
-    sweep queues the rest, which are due already."""
+    No more are queued than the queue has room for (an import's later batches find
+    it full: their images wait, due, for the sweep)."""
     if fields & IMAGE_FIELDS:
-        room = settings.NEWSROOM_IMAGE_SWEEP_BATCH
-        for batch in id_batches(ids):
-            room -= image_cache.enqueue_for_articles(batch, limit=room)
+        with transaction.atomic():  # after the writer's commit: one more, not one a row
+            room = image_cache.room_on_the_queue()
+            for batch in id_batches(ids):
+                room -= image_cache.enqueue_for_articles(batch, limit=room)
 
 
 def forget_pages_on_commit(sender, **kwargs):

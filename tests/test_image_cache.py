@@ -395,7 +395,7 @@ def test_a_change_that_shows_no_new_image_queues_nothing(django_capture_on_commi
     assert DBTaskResult.objects.count() == 3  # its lead image, logo and coverage thumbnail
 
 
-def test_the_signal_queues_no_more_than_a_sweep_and_the_sweep_the_rest(
+def test_the_queue_holds_no_more_image_fetches_than_a_sweep_and_the_sweep_the_rest(
     settings, frozen_clock, django_capture_on_commit_callbacks
 ):
     settings.NEWSROOM_IMAGE_SWEEP_BATCH = 2
@@ -404,4 +404,14 @@ def test_the_signal_queues_no_more_than_a_sweep_and_the_sweep_the_rest(
         changes.record([article.pk], {"images"}, source=changes.Source.SYSTEM)
     assert DBTaskResult.objects.count() == 2
     assert ImageSource.objects.count() == 3  # all registered, the third one due
+    # Two fetches wait for a worker: the queue is full, for a next write and the sweep.
+    with django_capture_on_commit_callbacks(execute=True):
+        changes.record([article.pk], {"images"}, source=changes.Source.SYSTEM)
+    assert DBTaskResult.objects.count() == 2
+    assert cache.enqueue_due(frozen_clock.now) == 0
+    # A worker takes one: room for one more, the oldest due.
+    DBTaskResult.objects.filter(pk=DBTaskResult.objects.order_by("pk")[0].pk).update(
+        status="RUNNING"
+    )
     assert cache.enqueue_due(frozen_clock.now) == 1
+    assert DBTaskResult.objects.count() == 3

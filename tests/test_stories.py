@@ -399,3 +399,27 @@ def test_the_labels_name_only_urls_of_the_corpus(corpus):
     urls += [p[k] for p in labels["apart"] for k in ("a", "b")]
     assert [u for u in urls if url_key(u) not in files] == []
     assert all(p["reason"] for p in labels["apart"])
+
+
+def test_an_import_computes_each_texts_words_once_in_its_parse_step(monkeypatch):
+    # The parse step (a worker process for big runs) describes each item for the
+    # grouping; the batch's write must use that, not read the words again.
+    from articles.ingest.importer import Importer
+    from articles.ingest.sources import uploaded
+    from tests.factories import news_file
+
+    computed = []
+    real = text.features
+
+    def counting(title, excerpt=""):
+        computed.append(title)
+        return real(title, excerpt)
+
+    monkeypatch.setattr(text, "features", counting)
+    files = [news_file(n) for n in range(1, 6)]  # five items, one coverage entry each
+    report = Importer(workers=1).run_sources(uploaded(files)[0])
+    assert report.created == 5
+    assert sorted(computed) == sorted(
+        [f"Story number {n}" for n in range(1, 6)] + [f"Other take {n}" for n in range(1, 6)]
+    )
+    assert StoryMention.objects.filter(kind=StoryMention.Kind.COVERAGE).count() == 5

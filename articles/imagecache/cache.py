@@ -78,11 +78,15 @@ def urls_shown(article_ids=None, *, unregistered=False):
         if unregistered:
             rows = rows.exclude(Exists(ImageSource.objects.filter(url=OuterRef("image_url"))))
         urls.update(rows.values_list("image_url", flat=True).distinct())
-    return {url for url in urls if cacheable(url)}
+    return urls  # (register() leaves out those it cannot cache)
 
 
 def register(urls, now=None) -> int:
-    """Make a pending ImageSource, due now, for each URL not known yet; how many new."""
+    """Make a pending ImageSource, due now, for each URL not known yet; how many new.
+    Plain rows (the import registers thousands a batch: model instances and the ORM's
+    INSERT cost more than the rest of the image bookkeeping)."""
+    from ..ingest.bulk import insert_rows
+
     now = now or clock.now()
     urls = sorted({url for url in urls if cacheable(url)})
     known = set()
@@ -90,14 +94,14 @@ def register(urls, now=None) -> int:
         batch = urls[start : start + REGISTER_BATCH]
         known.update(ImageSource.objects.filter(url__in=batch).values_list("url", flat=True))
     new = [url for url in urls if url not in known]
-    ImageSource.objects.bulk_create(
-        [
-            ImageSource(url=url, host=host_of(url), next_attempt_at=now, created_at=now)
-            for url in new
-        ],
-        batch_size=REGISTER_BATCH,
-        ignore_conflicts=True,  # registered by someone else meanwhile
-    )
+    defaults = {f.name: f.get_default() for f in ImageSource._meta.concrete_fields}
+    del defaults["id"]
+    rows = [
+        {**defaults, "url": url, "host": host_of(url), "next_attempt_at": now, "created_at": now}
+        for url in new
+    ]
+    # ignore_conflicts: registered by someone else meanwhile.
+    insert_rows(ImageSource, rows, ignore_conflicts=True)
     return len(new)
 
 
@@ -110,13 +114,32 @@ def discover(now) -> int:
     return register(urls_shown(unregistered=True), now)
 
 
+def room_on_the_queue() -> int:
+    """How many more image fetches may be queued: the queue holds at most
+    NEWSROOM_IMAGE_SWEEP_BATCH of them waiting for a worker (an import of thousands of
+    articles, or a sweep while the workers are slow, queues no pile of them: the
+    others stay due, for a later sweep)."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from .tasks import fetch_image
+
+    waiting = DBTaskResult.objects.filter(
+        task_path=fetch_image.module_path, status=TaskResultStatus.READY
+    ).count()
+    return max(0, settings.NEWSROOM_IMAGE_SWEEP_BATCH - waiting)
+
+
 def enqueue_due(now) -> int:
-    """Sweep job: put the images due for a fetch on the queue (at most
-    NEWSROOM_IMAGE_SWEEP_BATCH); each waits REQUEUE_AFTER before it is queued again."""
+    """Sweep job: put the images due for a fetch on the queue (as many as it has room
+    for); each waits REQUEUE_AFTER before it is queued again."""
+    room = room_on_the_queue()
+    if not room:
+        return 0
     due = list(
         ImageSource.objects.filter(next_attempt_at__lte=now, replaced=False)
         .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[: settings.NEWSROOM_IMAGE_SWEEP_BATCH]
+        .values_list("pk", flat=True)[:room]
     )
     if due:
         ImageSource.objects.filter(pk__in=due).update(next_attempt_at=now + REQUEUE_AFTER)
@@ -134,6 +157,8 @@ def enqueue_for_articles(article_ids, limit=None) -> int:
         return 0
     now = clock.now()
     register(urls, now)
+    if limit == 0:
+        return 0  # registered, and due: a sweep queues them
     due = list(
         ImageSource.objects.filter(url__in=list(urls), next_attempt_at__lte=now, replaced=False)
         .exclude(status=ImageSource.Status.CACHED)
@@ -149,8 +174,9 @@ def enqueue_for_articles(article_ids, limit=None) -> int:
 def _enqueue(source_ids, *, force=False):
     from .tasks import fetch_image
 
-    for source_id in source_ids:
-        fetch_image.enqueue(source_id, force=force)
+    with transaction.atomic():  # one commit for the lot, not one per task row
+        for source_id in source_ids:
+            fetch_image.enqueue(source_id, force=force)
 
 
 # -- Fetching one --------------------------------------------------------------------------

@@ -13,13 +13,17 @@ COPY as for INSERT, and like INSERT it is part of the batch's transaction.
 from functools import partial
 
 from django.db import connections, models, router
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from ..models import Article
 
 
-def insert_rows(model, rows: list[dict]):
-    """INSERT `rows` (dicts of field name -> value, all with the same keys) into `model`."""
+def insert_rows(model, rows: list[dict], *, ignore_conflicts=False):
+    """INSERT `rows` (dicts of field name -> value, all with the same keys) into `model`;
+    `ignore_conflicts`: a row that would break a unique constraint is left out (one
+    `INSERT ... ON CONFLICT DO NOTHING` per row, in one executemany, on both databases:
+    COPY has no such clause)."""
     if not rows:
         return
     db = connections[router.db_for_write(model)]
@@ -42,7 +46,13 @@ def insert_rows(model, rows: list[dict]):
             values[index] = adapt(values[index])
         params.append(values)
     with db.cursor() as cursor:
-        if db.vendor == "postgresql":
+        if ignore_conflicts:
+            placeholders = ", ".join(["%s"] * len(fields))
+            insert = ops.insert_statement(on_conflict=OnConflict.IGNORE)
+            suffix = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
+            sql = f"{insert} {table} ({columns}) VALUES ({placeholders}) {suffix}"
+            cursor.executemany(sql, params)
+        elif db.vendor == "postgresql":
             # The driver's own cursor: Django's wrapper has no copy(), so the driver's
             # errors are turned into Django's here (a duplicate key is an IntegrityError,
             # which the importer retries as a race lost to a concurrent import).

@@ -62,6 +62,7 @@ from ..models import (
     went_live_at_for,
 )
 from ..stories import articles_by_url_keys
+from ..stories.grouping import remember as remember_descriptions
 from . import itemfile, parsing, schema
 from .bulk import insert_articles, insert_rows
 from .itemfile import FileError, Item, TaxonomyEntry
@@ -633,6 +634,7 @@ class Importer:
 
     def _write_items(self, entries: list[Parsed]) -> list[FileOutcome]:
         items = [e.result for e in entries]
+        remember_descriptions(e.description for e in entries)  # for the story grouping
         providers = self._providers(items)
         topics = self._topics(items)
         existing = {

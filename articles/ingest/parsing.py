@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 
 from ..rendering import RenderError, render_markdown
+from ..stories.grouping import describe
 from . import itemfile
 from .itemfile import FileError, Item, TaxonomyEntry
 
@@ -55,6 +56,9 @@ class Parsed:
     result: Item | TaxonomyEntry | FileError
     body_html: str = ""  # an Item's body, rendered
     values: dict | None = None  # an Item's field_values(), taken in the worker
+    # What story grouping can know of an Item without the database (its URL keys and
+    # words: `stories.grouping.describe`), computed in the worker too.
+    description: tuple | None = None
 
 
 def unexpected(name, doing, exc) -> FileError:
@@ -79,7 +83,9 @@ def parse(job: Job, settings: Settings) -> Parsed:
             except RenderError as exc:
                 error = FileError(job.name, str(exc), expected="a Markdown body that renders")
                 return Parsed(job.name, job.digest, error)
-        return Parsed(job.name, job.digest, result, body_html, result.field_values())
+        return Parsed(
+            job.name, job.digest, result, body_html, result.field_values(), describe(result)
+        )
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one file, one line
         return Parsed(job.name, job.digest, unexpected(job.name, "read", exc))
 

@@ -601,12 +601,16 @@ def describe(item):
     )
 
 
-def remember(description):
-    """Keep what `describe` computed in a worker for the next `assign_stories` call."""
-    if description:
-        keys, features = description
-        _KNOWN_KEYS.update(keys)
-        _KNOWN_FEATURES.update(features)
+def remember(descriptions):
+    """Keep what `describe` computed in the workers for a batch for the batch's
+    `assign_stories` call (what an earlier batch left is forgotten first)."""
+    _KNOWN_KEYS.clear()
+    _KNOWN_FEATURES.clear()
+    for description in descriptions:
+        if description:
+            keys, features = description
+            _KNOWN_KEYS.update(keys)
+            _KNOWN_FEATURES.update(features)
 
 
 def _features(title, excerpt) -> text.Features:

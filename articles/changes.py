@@ -86,6 +86,20 @@ class _Change:
 
 # The batch() open in this thread (or task), if any.
 _open_batch: ContextVar[_Change | None] = ContextVar("open_change_batch", default=None)
+# Inside unrecorded(): the writes will be rolled back, so nothing is recorded.
+_unrecorded: ContextVar[bool] = ContextVar("unrecorded_changes", default=False)
+
+
+@contextmanager
+def unrecorded():
+    """Writes inside this block are rolled back by their writer (an import's dry run,
+    which shows what a real one would do): record() does nothing there, so no
+    receiver runs. Use it only around a transaction that is rolled back."""
+    token = _unrecorded.set(True)
+    try:
+        yield
+    finally:
+        _unrecorded.reset(token)
 
 
 def record(
@@ -101,6 +115,8 @@ def record(
     Inside a `batch()`, the change joins the batch (whose source and user apply) and
     is recorded when the batch ends. Nothing happens for an empty `ids`.
     """
+    if _unrecorded.get():
+        return
     ids = [pk for pk in dict.fromkeys(ids) if pk is not None]
     pending = _open_batch.get()
     if pending is not None:

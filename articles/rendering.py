@@ -6,14 +6,17 @@ an imported body never reaches a page.
 
 Python-Markdown is recursive and, on some inputs (runs of `[` or `<a `), quadratic:
 4 KB of brackets takes seconds, a kilobyte of nested list markers exhausts the
-stack. `render_markdown()` therefore bounds each body: a RecursionError or a body
-that takes longer than its time limit becomes a RenderError (one line, which the
+stack. `render_markdown()` therefore bounds each body: a body nested deeper than any
+real text (MAX_NESTING brackets, or list and quote markers on a line) is refused
+before Markdown sees it, and a RecursionError or a body that takes longer than its
+time limit becomes a RenderError (one line, which the
 importer reports for that file alone and the admin shows on the form). The time
 limit is enforced with a timer signal, which only a process's main thread can use:
 the import command, its parse workers and gunicorn's sync workers all render there.
 Elsewhere (a threaded development server) the size limit on bodies still bounds it.
 """
 
+import re
 import signal
 import threading
 
@@ -33,6 +36,13 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align"},
 }
 DEFAULT_TIME_LIMIT = 2.0  # seconds; the setting NEWSROOM_RENDER_TIME_LIMIT
+# Deeper than this (open `[`, or list/quote levels on one line) no article goes; far
+# below where Markdown's recursion or its quadratic bracket matching starts to cost.
+MAX_NESTING = 64
+_BRACKETS = re.compile(r"[\[\]]")
+# A line's leading block markers: list bullets and numbers, quotes.
+_LINE_MARKERS = re.compile(r"^[ \t]*(?:(?:[-*+>]|\d{1,9}[.)])[ \t]+)+", re.MULTILINE)
+_MARKER = re.compile(r"[-*+>]|\d{1,9}[.)]")
 
 
 class RenderError(Exception):
@@ -46,6 +56,8 @@ class _TimeUp(BaseException):
 
 def render_markdown(text: str, *, time_limit: float | None = DEFAULT_TIME_LIMIT) -> str:
     """`text` as sanitised HTML; raises RenderError instead of recursing or running long."""
+    if too_deep(text):
+        raise RenderError("the Markdown body is nested too deeply to render")
     try:
         return _within(time_limit, markdown_to_safe_html, text)
     except RecursionError:
@@ -55,6 +67,20 @@ def render_markdown(text: str, *, time_limit: float | None = DEFAULT_TIME_LIMIT)
             f"the Markdown body took more than {time_limit:g} s to render "
             "(setting NEWSROOM_RENDER_TIME_LIMIT)"
         ) from None
+
+
+def too_deep(text: str) -> bool:
+    """Whether `text` opens more than MAX_NESTING brackets at once, or one of its lines
+    starts with more than MAX_NESTING list or quote markers (`- - - ...`, `> > ...`)."""
+    if text.count("[") > MAX_NESTING:
+        depth = 0
+        for bracket in _BRACKETS.findall(text):
+            depth = depth + 1 if bracket == "[" else max(0, depth - 1)
+            if depth > MAX_NESTING:
+                return True
+    return any(
+        len(_MARKER.findall(found.group())) > MAX_NESTING for found in _LINE_MARKERS.finditer(text)
+    )
 
 
 def markdown_to_safe_html(text: str) -> str:

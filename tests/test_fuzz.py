@@ -80,16 +80,6 @@ from .conftest import FIXTURES
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _render_limit_as_wide_as_a_case(settings):
-    """These tests judge outcomes and bound each case's CPU and wall-clock time
-    themselves (CASE_*_SECONDS). With tracemalloc on and the machine loaded, a body
-    nested 496 deep could reach the 2 s render limit before its RecursionError, and
-    fail for "took more than 2 s" instead of "nested too deeply" (seen on PostgreSQL
-    under load). The render limit itself: tests/test_hostile_input.py."""
-    settings.NEWSROOM_RENDER_TIME_LIMIT = CASE_WALL_SECONDS
-
-
 HOSTILE_DIR = Path(__file__).resolve().parent / "data" / "hostile"
 
 # -- how much fuzzing ----------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
+from articles import rendering
 from articles.ingest import importer, itemfile, parsing
 from articles.ingest.importer import Importer
 from articles.models import Article, ArticleImage, RelatedCoverage, Topic
@@ -199,12 +200,28 @@ def test_a_body_nested_too_deeply_fails_only_its_file(tmp_path):
 
 def test_a_body_that_renders_too_slowly_fails_only_its_file(settings, tmp_path):
     settings.NEWSROOM_RENDER_TIME_LIMIT = 0.2
-    write(tmp_path, "slow.md", item_text(1, body="[" * 6000))
+    # Unclosed links (not nested: refused before rendering), quadratic for Markdown.
+    write(tmp_path, "slow.md", item_text(1, body="[a](" * 4000))
     write(tmp_path, "good.md", item_text(2))
     code, _, err = run_import(tmp_path)
     [line] = failures(err)
     assert "slow.md: the Markdown body took more than 0.2 s to render" in line
     assert Article.objects.get().web_url.endswith("story-2")
+
+
+@pytest.mark.parametrize("body", ["[" * 65, "> " * 65 + "x", "1. " * 65 + "x"])
+def test_a_body_nested_deeper_than_any_article_is_refused_before_rendering(body, monkeypatch):
+    def render(text):
+        raise AssertionError("Markdown was asked to render it")
+
+    monkeypatch.setattr(rendering, "markdown_to_safe_html", render)
+    with pytest.raises(rendering.RenderError, match="nested too deeply"):
+        rendering.render_markdown(body)
+
+
+@pytest.mark.parametrize("body", ["[" * 64 + "]" * 64, "[a] " * 500, "- " * 64 + "x", "> > quoted"])
+def test_bodies_as_deep_as_real_ones_render(body):
+    assert rendering.render_markdown(body)
 
 
 def test_the_admin_refuses_a_body_it_cannot_render(tmp_path):

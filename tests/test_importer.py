@@ -60,6 +60,27 @@ def write(folder: Path, item: Item, name=None) -> Path:
     return path
 
 
+def test_copies_under_one_headline_get_numbered_slugs_across_batches(tmp_path):
+    # 25 files with one headline and date (syndicated copies), over three imports:
+    # more copies than one lookup of numbered variants covers.
+    day = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+    def copy(n):
+        return make_item(n, title="Chipmaker Buys Rival", published_at=day)
+
+    for first, last in ((1, 3), (3, 15), (15, 26)):
+        for n in range(first, last):
+            write(tmp_path, copy(n), name=f"copy-{n:02d}.md")
+        with CaptureQueriesContext(connection) as queries:
+            code, _, err = run_import(tmp_path)
+        assert code == 0, err
+        # Variants are looked up by value (an index), never by a prefix (a table scan).
+        assert not [q for q in queries if "LIKE" in q["sql"] and '"slug"' in q["sql"]]
+    slugs = sorted(Article.objects.values_list("slug", flat=True))
+    base = "2026-03-01-chipmaker-buys-rival"
+    assert slugs == sorted([base] + [f"{base}-{n}" for n in range(2, 26)])
+
+
 def test_first_import_creates_everything(tmp_path):
     write(tmp_path, make_item(1, published=True, body="Hello *world*."))
     write(tmp_path, make_item(2))
@@ -168,6 +189,28 @@ def test_dry_run_writes_nothing_and_reports_what_would_happen(tmp_path):
     assert (Article.objects.count(), ImportRun.objects.count(), Provider.objects.count()) == before
     article = Article.objects.get()
     assert (article.title, article.quality) == ("Story number 1", 99)
+
+
+def test_a_dry_run_computes_no_side_effects_a_real_run_does(tmp_path):
+    # Stories, revisions, heat and history hang off articles_changing: a dry run is
+    # rolled back, so it must not pay for them (the admin's preview is one).
+    from articles import changes
+
+    heard = []
+
+    def receiver(sender, ids, **kwargs):
+        heard.append(len(ids))
+
+    write(tmp_path, make_item(1))
+    write(tmp_path, make_item(2))
+    changes.articles_changing.connect(receiver, dispatch_uid="test-dry-run")
+    try:
+        run_import(tmp_path, dry_run=True)
+        assert heard == []
+        run_import(tmp_path)
+        assert heard == [2]
+    finally:
+        changes.articles_changing.disconnect(dispatch_uid="test-dry-run")
 
 
 BAD_FILES = {

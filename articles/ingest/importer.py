@@ -57,6 +57,7 @@ from ..models import (
     TaggedTopic,
     Topic,
     embargo_refusal,
+    id_batches,
     make_slug,
     status_change,
     went_live_at_for,
@@ -330,7 +331,9 @@ class Importer:
         self._run = run
         try:
             if self.dry_run:
-                with transaction.atomic():
+                # Rolled back: its side effects (stories, revisions, heat, history)
+                # change no file's outcome, so they are not computed at all.
+                with transaction.atomic(), changes.unrecorded():
                     self._process(sources)
                     transaction.set_rollback(True)
             else:
@@ -960,28 +963,51 @@ class Importer:
         return found
 
     def _free_slugs(self, entries: list[Parsed]) -> dict[str, str]:
-        """A unique slug for each new article: date + title, with -2, -3... on a clash."""
+        """A unique slug for each new article: date + title, with -2, -3... on a clash.
+
+        The numbered variants of the clashing slugs are looked up by exact value, a
+        window of SLUG_VARIANTS at a time, all slugs at once (an index lookup, where a
+        LIKE 'slug%' per clash read the whole table: the import slowed as it grew)."""
         wanted = {e.name: make_slug(e.result.published_at, e.result.title) for e in entries}
-        taken = set(
-            Article.objects.filter(slug__in=set(wanted.values())).values_list("slug", flat=True)
-        )
-        result, widened = {}, set()
+        taken = _taken_slugs(set(wanted.values()))
+        clashing = {slug for slug in wanted.values() if slug in taken}
+        taken |= _taken_slugs(v for slug in clashing for v in _variants(slug, 2))
+        # slug -> the first n whose variant has not been looked up yet
+        unknown_from = dict.fromkeys(clashing, 2 + SLUG_VARIANTS)
+        result = {}
         for path, slug in wanted.items():
             candidate, n = slug, 1
             while candidate in taken:
-                if slug not in widened:  # rare: fetch the numbered variants once
-                    widened.add(slug)
-                    taken |= set(
-                        Article.objects.filter(slug__startswith=slug[:190]).values_list(
-                            "slug", flat=True
-                        )
-                    )
                 n += 1
-                suffix = f"-{n}"
-                candidate = slug[: SLUG_MAX_LENGTH - len(suffix)] + suffix
+                start = unknown_from.get(slug, 2)
+                if n >= start:  # rare: the next window of this slug's variants
+                    taken |= _taken_slugs(_variants(slug, start))
+                    unknown_from[slug] = start + SLUG_VARIANTS
+                candidate = _variant(slug, n)
             taken.add(candidate)
             result[path] = candidate
         return result
+
+
+# How many numbered variants of a clashing slug (-2, -3...) are looked up at once.
+SLUG_VARIANTS = 10
+
+
+def _variant(slug: str, n: int) -> str:
+    suffix = f"-{n}"
+    return slug[: SLUG_MAX_LENGTH - len(suffix)] + suffix
+
+
+def _variants(slug: str, start: int) -> list[str]:
+    return [_variant(slug, n) for n in range(start, start + SLUG_VARIANTS)]
+
+
+def _taken_slugs(slugs) -> set[str]:
+    """Which of `slugs` articles have."""
+    taken = set()
+    for batch in id_batches(sorted(set(slugs))):
+        taken.update(Article.objects.filter(slug__in=batch).values_list("slug", flat=True))
+    return taken
 
 
 # The article_state of a file whose article does not exist yet.

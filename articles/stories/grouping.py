@@ -33,7 +33,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connections, router, transaction
-from django.db.models import Q
 from django.db.models.functions import Length
 
 from ..models import (
@@ -127,7 +126,10 @@ class _Batch:
         window = self._window(fresh)
         pool = fresh + window
         self.scorer = text.Scorer(m.features for m in pool if m.kind != Kind.ALIAS)
-        self._apart = self._apart_pairs({m.article_id for m in pool})
+        in_sight = {m.article_id for m in pool}
+        for story in self.stories.values():
+            in_sight |= story.members
+        self._apart = self._apart_pairs(in_sight)
         self.open_the_other_way = set(
             StoryProposal.objects.filter(
                 match_id__in=self.ids, status=StoryProposal.Status.OPEN
@@ -300,16 +302,20 @@ class _Batch:
         return story
 
     def _apart_pairs(self, article_ids) -> set[tuple[int, int]]:
-        ids = sorted(article_ids)
-        pairs = set()
-        for start in range(0, len(ids), ID_BATCH_SIZE):
-            chunk = ids[start : start + ID_BATCH_SIZE]
-            pairs |= set(
-                StoryApart.objects.filter(
-                    Q(article_id__in=chunk) | Q(other_id__in=chunk)
-                ).values_list("article_id", "other_id")
-            )
-        return pairs
+        """The (lower id, higher id) pairs editors set apart among `article_ids` (the
+        pool's articles and their stories' members): one query over the ids' range,
+        kept if both ends are among them (editors set few pairs apart; IN lists of the
+        window's thousands of ids cost more than all the rest of this step)."""
+        if not article_ids:
+            return set()
+        low, high = min(article_ids), max(article_ids)
+        return {
+            pair
+            for pair in StoryApart.objects.filter(
+                article_id__gte=low, article_id__lte=high, other_id__gte=low, other_id__lte=high
+            ).values_list("article_id", "other_id")
+            if pair[0] in article_ids and pair[1] in article_ids
+        }
 
     # -- 3. blocking ----------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ import hashlib
 import logging
 import os
 import socket
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -970,7 +971,8 @@ class Importer:
         LIKE 'slug%' per clash read the whole table: the import slowed as it grew)."""
         wanted = {e.name: make_slug(e.result.published_at, e.result.title) for e in entries}
         taken = _taken_slugs(set(wanted.values()))
-        clashing = {slug for slug in wanted.values() if slug in taken}
+        counts = Counter(wanted.values())  # (copies in one batch clash with each other)
+        clashing = {slug for slug, count in counts.items() if count > 1 or slug in taken}
         taken |= _taken_slugs(v for slug in clashing for v in _variants(slug, 2))
         # slug -> the first n whose variant has not been looked up yet
         unknown_from = dict.fromkeys(clashing, 2 + SLUG_VARIANTS)

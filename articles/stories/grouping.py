@@ -603,7 +603,7 @@ def describe(item):
     texts = [(item.title, item.excerpt)] + [(e.title, e.excerpt) for e in item.related]
     return (
         {url: url_key(url) for url in urls if url},
-        {pair: text.encode(text.features(*pair)) for pair in texts},
+        {pair: _described(*pair) for pair in texts},
     )
 
 
@@ -619,9 +619,15 @@ def remember(descriptions):
             _KNOWN_FEATURES.update(features)
 
 
+def _described(title, excerpt) -> text.Features:
+    features = text.features(title, excerpt)
+    features.encoded  # noqa: B018 - computed here, in the worker, and sent along
+    return features
+
+
 def _features(title, excerpt) -> text.Features:
     known = _KNOWN_FEATURES.get((title, excerpt))
-    return text.decode(known) if known is not None else text.features(title, excerpt)
+    return known if known is not None else text.features(title, excerpt)
 
 
 def _insert_mentions(mentions):
@@ -637,7 +643,7 @@ def _insert_mentions(mentions):
                 "key": m.key,
                 "outlet": m.outlet,
                 "published_at": m.published_at,
-                "features": text.encode(m.features) if m.kind != Kind.ALIAS else "",
+                "features": m.features.encoded if m.kind != Kind.ALIAS else "",
                 "story": m.story.pk if m.story is not None else None,
                 "is_lead": False,
                 "pinned": m.pinned,

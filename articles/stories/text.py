@@ -89,6 +89,11 @@ class Features:
         return self.title | self.excerpt
 
     @cached_property
+    def encoded(self) -> str:
+        """`encode(self)`, computed once (a parse worker computes it before sending)."""
+        return encode(self)
+
+    @cached_property
     def blocks(self) -> frozenset:
         """The words candidates are blocked on: the headline's and the names."""
         return (self.title | self.names) - GENERIC

@@ -275,6 +275,7 @@ class Importer:
             limits=self.limits,
             base_url=settings.NEWSROOM_SOURCE_BASE_URL if base_url is None else base_url,
             render_time_limit=settings.NEWSROOM_RENDER_TIME_LIMIT,
+            describe_for_stories=not dry_run,  # a dry run groups nothing (see run_sources)
         )
         # What was asked, for the ImportRun: a command line, or "uploaded by <user>".
         self.command = command

@@ -40,6 +40,7 @@ class Settings:
     limits: itemfile.Limits
     base_url: str
     render_time_limit: float
+    describe_for_stories: bool = True  # Parsed.description: only what will be grouped
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,8 @@ def parse(job: Job, settings: Settings) -> Parsed:
             except RenderError as exc:
                 error = FileError(job.name, str(exc), expected="a Markdown body that renders")
                 return Parsed(job.name, job.digest, error)
-        return Parsed(
-            job.name, job.digest, result, body_html, result.field_values(), describe(result)
-        )
+        description = describe(result) if settings.describe_for_stories else None
+        return Parsed(job.name, job.digest, result, body_html, result.field_values(), description)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one file, one line
         return Parsed(job.name, job.digest, unexpected(job.name, "read", exc))
 

@@ -15,8 +15,9 @@ corpus). Each side imports them into a fresh database, in a subprocess of its ow
   tasks as `manage.py worker` would (no polling interval counted).
 
 The ratio is the command line's time over the admin's: 1.00x is as fast. The admin
-does the import twice, once as the preview's dry run (every write, rolled back) and
-once for real, so about 0.5x is what that design costs.
+does the import twice: once as the preview's dry run (the importer's writes, rolled
+back, without the side effects that decide no outcome: stories, revisions, heat,
+history) and once for real.
 """
 
 import argparse

@@ -171,12 +171,15 @@ IMAGE_FIELDS = frozenset({"images", "provider", "coverage"})
 def fetch_new_images(sender, *, ids, fields, **kwargs):
     """The images changed articles show are registered and queued at once (the sweep's
     discover_images would find them within a minute): a few queries per slice of ids.
-    No more are queued than the queue has room for (an import's later batches find
-    it full: their images wait, due, for the sweep)."""
+    No more are queued than the queue has room for; with the queue full nothing is
+    done (an import's later batches: the sweep registers and queues their images as
+    the workers free room, which is as soon as they could be fetched anyway)."""
     if fields & IMAGE_FIELDS:
         with transaction.atomic():  # after the writer's commit: one more, not one a row
             room = image_cache.room_on_the_queue()
             for batch in id_batches(ids):
+                if room <= 0:
+                    break
                 room -= image_cache.enqueue_for_articles(batch, limit=room)
 
 

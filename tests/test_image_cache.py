@@ -409,6 +409,13 @@ def test_the_queue_holds_no_more_image_fetches_than_a_sweep_and_the_sweep_the_re
         changes.record([article.pk], {"images"}, source=changes.Source.SYSTEM)
     assert DBTaskResult.objects.count() == 2
     assert cache.enqueue_due(frozen_clock.now) == 0
+    # A new article's images, written while the queue is full, wait for the sweep's
+    # discovery (nothing could fetch them sooner).
+    later = make_article(images=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        changes.record([later.pk], {"images"}, source=changes.Source.SYSTEM)
+    assert ImageSource.objects.count() == 3
+    assert cache.discover(frozen_clock.now) == 1
     # A worker takes one: room for one more, the oldest due.
     DBTaskResult.objects.filter(pk=DBTaskResult.objects.order_by("pk")[0].pk).update(
         status="RUNNING"

@@ -617,7 +617,13 @@ CARD_FIELDS = (
 )
 
 
-def _row_card(row, hosted) -> Card:
+def reading_moment():
+    """(the reader's time zone, now): what every card of a page reads its dates with,
+    taken once per page (the active time zone is a context-local lookup)."""
+    return timezone.get_current_timezone(), timezone.now()
+
+
+def _row_card(row, hosted, moment) -> Card:
     # A card prefers the smaller uploaded thumbnail; uploads are rare, so the
     # FieldFile is only made when there is a file name.
     uploads = [
@@ -636,6 +642,7 @@ def _row_card(row, hosted) -> Card:
         picture=_picture(uploads, row["image_refs"], hosted, provider_name, colour_key),
         topic_refs=row["topic_refs"],
         hosted=hosted,
+        moment=moment,
     )
 
 
@@ -660,6 +667,7 @@ def card(article) -> Card:
         topic_refs=article.topic_refs,
         with_root=True,  # one page, not a list: its topics are all named
         hosted=article.hosted_pictures,
+        moment=reading_moment(),
     )
 
 
@@ -675,9 +683,11 @@ def _card(
     picture,
     topic_refs,
     hosted,
+    moment,
     with_root=False,
 ) -> Card:
-    date = timezone.localtime(published_at)
+    zone, now = moment
+    date = published_at.astimezone(zone)
     if len(excerpt) > EXCERPT_LENGTH:
         excerpt = excerpt[: EXCERPT_LENGTH - 1].rstrip() + "…"
     return Card(
@@ -688,7 +698,7 @@ def _card(
         provider_url=provider_url(provider_domain),
         logo=logo_picture(provider_name, provider_domain, logos, hosted),
         published_iso=date.isoformat(),
-        published_display=time_ago(date, timezone.now()),
+        published_display=time_ago(date, now),
         published_exact=f"{date.day} {date:%b %Y, %H:%M} {date.tzname()}",
         picture=picture,
         topics=[(topic.name, topic.url) for topic in topic_refs if with_root or not topic.root],
@@ -816,9 +826,9 @@ def card_page(stories, value) -> Page:
         ]
     )
     outlets = story_outlets([row["id"] for row in page.items])
-    cards = []
+    cards, moment = [], reading_moment()
     for row in page.items:
-        card = _row_card(row, page.hosted_pictures)
+        card = _row_card(row, page.hosted_pictures, moment)
         card.outlets = outlets.get(row["id"], 0)
         cards.append(card)
     page.items = cards

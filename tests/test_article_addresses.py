@@ -78,3 +78,28 @@ def test_feeds_sitemap_and_apis_give_the_new_address(story, client):
     home = client.get("/").content.decode()
     assert 'href="/2026/10/14/training-costs-fall/"' in home
     assert "2026-10-14-training-costs-fall/" not in home
+
+
+def test_the_day_lookup_takes_the_slug_literally_and_the_newest_of_a_day(client):
+    # The lookup's LIKE is only a first sieve: '_' and '%' are no wildcards, and a
+    # slug that merely ends like the path's is not the article.
+    make_article("Under score", published_at=WHEN, slug="2026-10-14-gpu_prices")
+    assert client.get("/2026/10/14/gpuxprices/").status_code == 404
+    assert client.get("/2026/10/14/gpu%25prices/").status_code == 404
+    assert client.get("/2026/10/14/gpu_prices/").status_code == 200
+    older = make_article("Older take", published_at=WHEN, slug="chip-deal")
+    newer = make_article(
+        "Newer take", published_at=WHEN + dt.timedelta(hours=2), slug="2026-10-14-chip-deal"
+    )
+    response = client.get("/2026/10/14/chip-deal/")
+    assert response.status_code == 200
+    assert b"Newer take</h1>" in response.content, (older, newer)
+    assert client.get("/2026/10/14/deal/").status_code == 404
+
+
+def test_an_article_going_live_later_has_no_page_until_then(client, frozen_clock):
+    # The page's own SQL embeds the visibility rule with "now" a parameter: it moves.
+    soon = make_article("Soon", go_live_at=frozen_clock.now + dt.timedelta(minutes=10))
+    assert client.get(soon.get_absolute_url()).status_code == 404
+    frozen_clock.advance(minutes=11)
+    assert client.get(soon.get_absolute_url()).status_code == 200

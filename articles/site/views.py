@@ -83,7 +83,7 @@ def provider(request, domain):
 
 @public_page
 def detail(request, year, month, day, slug):
-    article = public.article_at(public.published(), year, month, day, slug)
+    article = public.article_at(year, month, day, slug)
     date = timezone.localtime(article.published_at)
     if (date.year, date.month, date.day, path_slug(article.slug)) != (year, month, day, slug):
         return redirect(article, permanent=True)  # an older address of the article

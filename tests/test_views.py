@@ -599,3 +599,21 @@ def test_the_templates_truncatechars_cuts_as_djangos_does():
 
     for text in ["short", "a" * 500, "e\u0301" * 300, "word " * 100, 12345]:
         assert truncatechars(text, 160) == djangos(text, 160)
+
+
+def test_a_topic_is_read_with_its_parent_in_one_query():
+    from django.http import Http404
+
+    from articles.site import public
+    from tests.factories import make_topic
+
+    root = make_topic("Robotics", description="Machines that move.")
+    child = make_topic("Drones", parent=root)
+    with CaptureQueriesContext(connection) as queries:
+        found = public.topic_at("drones")
+        assert (found.pk, found.name, found.parent.name) == (child.pk, "Drones", "Robotics")
+        assert found.parent.description == "Machines that move."
+    assert len(queries) == 1
+    assert public.topic_at("robotics").parent is None  # no parent: the LEFT JOIN's NULLs
+    with pytest.raises(Http404):
+        public.topic_at("nothing-here")

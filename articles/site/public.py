@@ -366,85 +366,131 @@ def _published_on(start, end, slug):
     """The newest published article of [start, end) whose slug, less a leading date, is
     `slug`, read as `detail()` reads it (DETAIL_FIELDS, its provider attached), or None.
 
-    The busiest page's lookup, so its SQL is written once per database (`_on_day_sql`)
-    instead of built by the ORM on every request (the ORM took three quarters of the
-    lookup's time). Candidates are found with LIKE '%slug' (cheap, native; the day's
-    index range); which of them the slug really names, by the regular expression here.
+    The busiest page's lookup, so its SQL is written once (`_ARTICLE_READ`) instead of
+    built by the ORM on every request (the ORM took three quarters of the lookup's
+    time). Candidates are found with LIKE '%slug' (cheap, native, within the day's index
+    range); which of them the slug really names, by the regular expression here.
     """
     alias = router.db_for_read(Article)
-    connection = connections[alias]
-    sql, article_columns, provider_columns = _on_day_sql(alias)
+    select, table = _ARTICLE_READ.select(alias)
+    quote = connections[alias].ops.quote_name
     visible, visible_params = visible_condition(alias)
+    sql = (
+        f"{select} WHERE ({visible})"
+        f" AND {table}.{quote('published_at')} >= %s AND {table}.{quote('published_at')} < %s"
+        f" AND {table}.{quote('slug')} LIKE %s ESCAPE '\\'"
+        f" ORDER BY {table}.{quote('published_at')} DESC, {table}.id DESC"
+    )
     pattern = "%" + re.sub(r"([\\%_])", r"\\\1", slug)
     params = [*visible_params, _db_moment(start, alias), _db_moment(end, alias), pattern]
     names = re.compile(rf"^({SLUG_DATE})?{re.escape(slug)}$")
-    slug_index = [field.attname for field, _ in article_columns].index("slug")
-    with connection.cursor() as cursor:
-        cursor.execute(sql.replace("{visible}", visible), params)
-        for row in cursor.fetchall():
-            if names.match(row[slug_index]):
-                break
-        else:
-            return None
-    values = [convert(value) for convert, value in zip(_converters(alias), row, strict=True)]
-    split = len(article_columns)
-    article = Article.from_db(alias, [f.attname for f, _ in article_columns], values[:split])
-    provider = Provider.from_db(alias, [f.attname for f, _ in provider_columns], values[split:])
-    Article.provider.field.set_cached_value(article, provider)
-    return article
+    slug_at = _ARTICLE_READ.position(alias, "slug")
+    rows = fixed_query(Article, sql, params=params)
+    row = next((row for row in rows if names.match(row[slug_at])), None)
+    return _ARTICLE_READ.instance(alias, row) if row is not None else None
 
 
-@lru_cache(maxsize=8)
-def _on_day_sql(alias):
-    """(SQL with a `{visible}` slot, the article's (field, column SQL) pairs, its
-    provider's) of `_published_on` for database `alias`."""
-    quote = connections[alias].ops.quote_name
-    table, providers = quote(_ARTICLES), quote(Provider._meta.db_table)
-    own = {"id", "provider", *(name for name in DETAIL_FIELDS if "__" not in name)}
-    of_provider = {"id", *(name.split("__", 1)[1] for name in DETAIL_FIELDS if "__" in name)}
-    # In the models' field order: Model.from_db() reads a partial row in that order.
-    article_columns = [
-        (field, f"{table}.{quote(field.column)}")
-        for field in Article._meta.concrete_fields
-        if field.name in own
-    ]
-    provider_columns = [
-        (field, f"provider.{quote(field.column)}")
-        for field in Provider._meta.concrete_fields
-        if field.name in of_provider
-    ]
-    columns = ", ".join(sql for _, sql in article_columns + provider_columns)
-    published_at, slug, provider_id = (
-        quote(Article._meta.get_field(name).column) for name in ("published_at", "slug", "provider")
-    )
-    sql = (
-        f"SELECT {columns} FROM {table}"
-        f" INNER JOIN {providers} provider ON provider.id = {table}.{provider_id}"
-        f" WHERE ({{visible}}) AND {table}.{published_at} >= %s AND {table}.{published_at} < %s"
-        f" AND {table}.{slug} LIKE %s ESCAPE '\\'"
-        f" ORDER BY {table}.{published_at} DESC, {table}.id DESC"
-    )
-    return sql, article_columns, provider_columns
+def topic_at(slug):
+    """The topic with `slug`, its parent attached (404 if none): one query, its SQL
+    written once (`_TOPIC_READ`), as the article page's."""
+    alias = router.db_for_read(Topic)
+    select, table = _TOPIC_READ.select(alias)
+    sql = f"{select} WHERE {table}.{connections[alias].ops.quote_name('slug')} = %s"
+    rows = fixed_query(Topic, sql, params=[slug])
+    if not rows:
+        raise Http404("No such topic.")
+    return _TOPIC_READ.instance(alias, rows[0])
 
 
-@lru_cache(maxsize=8)
-def _converters(alias):
-    """For each column `_on_day_sql` reads, the function that turns the database's value
-    into the model's, as the ORM's compiler does (backend converters, then the field's)."""
+@dataclass(frozen=True)
+class _JoinedRead:
+    """A `model` instance and the one it points to through the foreign key `via`, read
+    from a row of SQL written once per database instead of built by the ORM on every
+    request (for the busiest pages' lookups, where building the query cost more than
+    running it). `select()` gives the SELECT ... FROM ... JOIN part; the caller adds
+    its WHERE and ORDER BY. Values are converted as the ORM's compiler converts them
+    and the instances made with from_db(), so they are what a queryset would give (the
+    columns not read are deferred). `names`/`related_names`: the fields read (None:
+    all); a nullable `via` is a LEFT JOIN, and a row without one has None there."""
+
+    model: type
+    names: tuple | None
+    via: str
+    related_names: tuple | None = None
+
+    def select(self, alias) -> tuple[str, str]:
+        """(the SELECT ... FROM ... JOIN SQL, the model's table as it names it)."""
+        return _read_plan(self, alias)[0], connections[alias].ops.quote_name(
+            self.model._meta.db_table
+        )
+
+    def position(self, alias, name) -> int:
+        """Where field `name` of the model is in a row."""
+        return [field.name for field in _read_plan(self, alias)[1]].index(name)
+
+    def instance(self, alias, row):
+        _, fields, related_fields, converters = _read_plan(self, alias)
+        values = [convert(value) for convert, value in zip(converters, row, strict=True)]
+        split = len(fields)
+        found = self.model.from_db(alias, [f.attname for f in fields], values[:split])
+        foreign_key = self.model._meta.get_field(self.via)
+        related = None
+        if values[split] is not None:  # the related row's id: none through a LEFT JOIN
+            related_model = foreign_key.related_model
+            related = related_model.from_db(
+                alias, [f.attname for f in related_fields], values[split:]
+            )
+        foreign_key.set_cached_value(found, related)
+        return found
+
+
+@lru_cache(maxsize=16)
+def _read_plan(read: _JoinedRead, alias):
+    """(SELECT SQL, the model's fields read, the related model's, one converter per
+    column) of `read` for database `alias`."""
     connection = connections[alias]
-    _, article_columns, provider_columns = _on_day_sql(alias)
+    quote = connection.ops.quote_name
+    foreign_key = read.model._meta.get_field(read.via)
+    related_model = foreign_key.related_model
+
+    def fields_of(model, names):
+        # In the model's field order, the primary key first: from_db() reads a partial
+        # row in that order.
+        wanted = None if names is None else {model._meta.pk.name, *names}
+        return [f for f in model._meta.concrete_fields if wanted is None or f.name in wanted]
+
+    own = fields_of(read.model, None if read.names is None else (*read.names, read.via))
+    related = fields_of(related_model, read.related_names)
+    table = quote(read.model._meta.db_table)
+    columns = [f"{table}.{quote(f.column)}" for f in own]
+    columns += [f"related.{quote(f.column)}" for f in related]
+    join = "LEFT OUTER JOIN" if foreign_key.null else "INNER JOIN"
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {table}"
+        f" {join} {quote(related_model._meta.db_table)} related"
+        f" ON related.{quote(related_model._meta.pk.column)} = {table}.{quote(foreign_key.column)}"
+    )
     converters = []
-    for field, _ in article_columns + provider_columns:
+    for field in own + related:
         column = field.get_col(field.model._meta.db_table)
         steps = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         converters.append(partial(_convert, steps, column, connection))
-    return converters
+    return sql, own, related, converters
 
 
 def _convert(steps, column, connection, value):
     for step in steps:
         value = step(value, column, connection)
     return value
+
+
+_ARTICLE_READ = _JoinedRead(
+    Article,
+    tuple(name for name in DETAIL_FIELDS if "__" not in name),
+    "provider",
+    tuple(name.split("__", 1)[1] for name in DETAIL_FIELDS if name.startswith("provider__")),
+)
+_TOPIC_READ = _JoinedRead(Topic, None, "parent")
 
 
 def _completed(article):

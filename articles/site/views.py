@@ -59,7 +59,7 @@ def topic_index(request):
 
 @public_page
 def topic(request, slug):
-    topic = get_object_or_404(Topic.objects.select_related("parent"), slug=slug)
+    topic = public.topic_at(slug)
     children = public.child_topics(topic)
     context = _list_context(request, topic_id=topic.pk, topic=topic, children=children)
     return render(request, "articles/topic.html", context)

@@ -7,6 +7,7 @@ relative paths that cannot be resolved) is refused.
 
 import html
 import re
+from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -21,6 +22,11 @@ def is_http_url(value) -> bool:
     """True for an absolute http(s) URL with a host; False for anything else, never raises."""
     if not isinstance(value, str) or not value:
         return False
+    return _is_http_url(value)
+
+
+@lru_cache(maxsize=8192)  # pages ask again for the same logos and images on every view
+def _is_http_url(value: str) -> bool:
     if any(ch in value for ch in "\x00\r\n\t") or " " in value:
         return False
     try:

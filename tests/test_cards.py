@@ -93,3 +93,28 @@ def test_the_footer_sits_at_the_foot_of_a_short_page():
     assert "display: flex;" in body and "flex-direction: column;" in body
     assert "min-height: 100vh;" in body
     assert re.search(r"\nbody > main \{ flex: 1 0 auto; \}", css)
+
+
+def test_a_cards_html_is_kept_for_the_card_and_changes_with_it(client, monkeypatch):
+    # show_card keeps each card's HTML: a second view renders no card again, and a
+    # card that reads otherwise (its headline edited) is rendered afresh.
+    from jinja2.runtime import Macro
+
+    story = make_article("Robots learn to fold laundry", published_at=hours_ago(3))
+    rendered = []
+    real = Macro.__call__
+
+    def counting(self, *args, **kwargs):
+        if self.name == "card":
+            rendered.append(args[0].title)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Macro, "__call__", counting)
+    assert "Robots learn to fold laundry" in client.get("/").text
+    assert "Robots learn to fold laundry" in client.get("/").text
+    assert rendered.count("Robots learn to fold laundry") <= 1  # (0: kept by a test before)
+    story.title = "Robots learn to fold shirts"
+    story.save()
+    page = client.get("/").text
+    assert "Robots learn to fold shirts" in page and "fold laundry" not in page
+    assert rendered[-1] == "Robots learn to fold shirts"

@@ -709,11 +709,12 @@ def _stored_file(field_name, name):
     return field.attr_class(None, field, name)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Card:
     """What a story card (and the article page's byline) shows, computed once in Python.
 
     Templates get ready strings: no lookups, method calls or date formatting per card.
+    An immutable value, so that a card's HTML can be kept for it (templating.show_card).
     """
 
     url: str
@@ -726,7 +727,7 @@ class Card:
     published_display: str  # how long ago ("3 h ago"), or the date once a week has passed
     published_exact: str  # "14 Oct 2026, 09:30 UTC", for the title of the <time>
     picture: object  # a Picture (an upload), a pictures.Rendition or Placeholder, or None
-    topics: list  # [(name, url)], in file order; in a list, without the tree's root topics
+    topics: tuple  # ((name, url), ...) in file order; in a list, without the tree's root topics
     outlets: int = 0  # outlets telling its story ("N outlets"), 0 when in no story
 
 
@@ -754,7 +755,7 @@ def reading_moment():
     return timezone.get_current_timezone(), timezone.now()
 
 
-def _row_card(row, hosted, moment) -> Card:
+def _row_card(row, hosted, moment, outlets) -> Card:
     # A card prefers the smaller uploaded thumbnail; uploads are rare, so the
     # FieldFile is only made when there is a file name.
     uploads = [
@@ -774,6 +775,7 @@ def _row_card(row, hosted, moment) -> Card:
         topic_refs=row["topic_refs"],
         hosted=hosted,
         moment=moment,
+        outlets=outlets,
     )
 
 
@@ -815,6 +817,7 @@ def _card(
     topic_refs,
     hosted,
     moment,
+    outlets=0,
     with_root=False,
 ) -> Card:
     zone, now = moment
@@ -832,7 +835,10 @@ def _card(
         published_display=time_ago(date, now),
         published_exact=f"{date.day} {date:%b %Y, %H:%M} {date.tzname()}",
         picture=picture,
-        topics=[(topic.name, topic.url) for topic in topic_refs if with_root or not topic.root],
+        topics=tuple(
+            (topic.name, topic.url) for topic in topic_refs if with_root or not topic.root
+        ),
+        outlets=outlets,
     )
 
 
@@ -957,12 +963,11 @@ def card_page(stories, value) -> Page:
         ]
     )
     outlets = story_outlets([row["id"] for row in page.items])
-    cards, moment = [], reading_moment()
-    for row in page.items:
-        card = _row_card(row, page.hosted_pictures, moment)
-        card.outlets = outlets.get(row["id"], 0)
-        cards.append(card)
-    page.items = cards
+    moment = reading_moment()
+    page.items = [
+        _row_card(row, page.hosted_pictures, moment, outlets.get(row["id"], 0))
+        for row in page.items
+    ]
     return page
 
 

@@ -12,7 +12,7 @@ without a cache. Everything from imported files is still escaped on output
   that nothing in the data can close the tag;
 - `show_image` shows an image as we host it (articles/picture.html), rendered once per
   picture and place and then kept: a page has some 40 of them, and the macro call was
-  a third of a home page's rendering.
+  a third of a home page's rendering; `show_card` does the same for a list's cards.
 """
 
 import json
@@ -62,6 +62,7 @@ def environment(**options):
         link_with=link_with,
         nav_topics=public.nav_topics,
         show_image=_image_renderer(env),
+        show_card=_card_renderer(env),
     )
     env.filters.update(
         http_url=http_url,
@@ -87,6 +88,23 @@ def _image_renderer(env):
         return Markup(macro(p, sizes, cls, alt, priority))
 
     return render if settings.DEBUG else lru_cache(maxsize=8192)(render)
+
+
+def _card_renderer(env):
+    """`show_card(card, featured=False)`: articles/macros.html's `card` macro for `card`
+    (a public.Card), kept per arguments, as show_image keeps pictures.
+
+    A Card is an immutable value holding everything its HTML shows (its "3 h ago"
+    included, so a card whose age reads otherwise is another card): keeping the HTML
+    is never stale, and a list page's twenty cards were most of its rendering. Not kept
+    with DEBUG on, where templates are edited while the server runs.
+    """
+
+    def render(card, featured=False):
+        macro = env.get_template("articles/macros.html").module.card
+        return Markup(macro(card, featured=featured))
+
+    return render if settings.DEBUG else lru_cache(maxsize=4096)(render)
 
 
 @lru_cache(maxsize=1024)

@@ -7,8 +7,8 @@ an imported body never reaches a page.
 Python-Markdown is recursive and, on some inputs (runs of `[` or `<a `), quadratic:
 4 KB of brackets takes seconds, a kilobyte of nested list markers exhausts the
 stack. `render_markdown()` therefore bounds each body: a body nested deeper than any
-real text (MAX_NESTING brackets, or list and quote markers on a line) is refused
-before Markdown sees it, and a RecursionError or a body that takes longer than its
+real text (MAX_OPEN_BRACKETS brackets, or MAX_NESTING list and quote markers on a
+line) is refused before Markdown sees it, and a RecursionError or a body that takes longer than its
 time limit becomes a RenderError (one line, which the
 importer reports for that file alone and the admin shows on the form). The time
 limit is enforced with a timer signal, which only a process's main thread can use:
@@ -36,10 +36,14 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align"},
 }
 DEFAULT_TIME_LIMIT = 2.0  # seconds; the setting NEWSROOM_RENDER_TIME_LIMIT
-# Deeper than this (open `[`, or list/quote levels on one line) no article goes; far
-# below where Markdown's recursion or its quadratic bracket matching starts to cost.
+# Deeper than any article goes, and far below where Markdown's recursion or its
+# quadratic bracket matching starts to cost: brackets open at once in one paragraph
+# (outside code), and list or quote markers starting one line.
+MAX_OPEN_BRACKETS = 256
 MAX_NESTING = 64
 _BRACKETS = re.compile(r"[\[\]]")
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+_FENCE = ("```", "~~~")
 # A line's leading block markers: list bullets and numbers, quotes.
 _LINE_MARKERS = re.compile(r"^[ \t]*(?:(?:[-*+>]|\d{1,9}[.)])[ \t]+)+", re.MULTILINE)
 _MARKER = re.compile(r"[-*+>]|\d{1,9}[.)]")
@@ -70,17 +74,41 @@ def render_markdown(text: str, *, time_limit: float | None = DEFAULT_TIME_LIMIT)
 
 
 def too_deep(text: str) -> bool:
-    """Whether `text` opens more than MAX_NESTING brackets at once, or one of its lines
-    starts with more than MAX_NESTING list or quote markers (`- - - ...`, `> > ...`)."""
-    if text.count("[") > MAX_NESTING:
-        depth = 0
-        for bracket in _BRACKETS.findall(text):
+    """Whether `text` is nested deeper than any article: more than MAX_OPEN_BRACKETS
+    `[` open at once in one paragraph (code and `\\[` left out), or a line starting
+    with more than MAX_NESTING list or quote markers (`- - - x`, `> > ...`; a line of
+    `- - -` or `* * *` alone is a rule, not a list)."""
+    if text.count("[") > MAX_OPEN_BRACKETS and _brackets_too_deep(text):
+        return True
+    for found in _LINE_MARKERS.finditer(text):
+        markers = _MARKER.findall(found.group())
+        if len(markers) <= MAX_NESTING:
+            continue
+        line_end = text.find("\n", found.end())
+        rest = text[found.end() : line_end if line_end != -1 else len(text)]
+        if not rest.strip() and len(set(markers)) == 1 and markers[0] in "-*":
+            continue  # a thematic break
+        return True
+    return False
+
+
+def _brackets_too_deep(text: str) -> bool:
+    depth, in_fence = 0, False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(_FENCE):
+            in_fence = not in_fence
+            continue
+        if not stripped:
+            depth = 0  # a paragraph ends: no link spans two
+            continue
+        if in_fence or line.startswith(("    ", "\t")):
+            continue  # code
+        for bracket in _BRACKETS.findall(_CODE_SPAN.sub("", line.replace("\\[", ""))):
             depth = depth + 1 if bracket == "[" else max(0, depth - 1)
-            if depth > MAX_NESTING:
+            if depth > MAX_OPEN_BRACKETS:
                 return True
-    return any(
-        len(_MARKER.findall(found.group())) > MAX_NESTING for found in _LINE_MARKERS.finditer(text)
-    )
+    return False
 
 
 def markdown_to_safe_html(text: str) -> str:

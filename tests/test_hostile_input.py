@@ -209,7 +209,9 @@ def test_a_body_that_renders_too_slowly_fails_only_its_file(settings, tmp_path):
     assert Article.objects.get().web_url.endswith("story-2")
 
 
-@pytest.mark.parametrize("body", ["[" * 65, "> " * 65 + "x", "1. " * 65 + "x"])
+@pytest.mark.parametrize(
+    "body", ["[" * 257, "a\n\n" + "[x " * 257, "> " * 65 + "x", "> " * 500, "1. " * 65 + "x"]
+)
 def test_a_body_nested_deeper_than_any_article_is_refused_before_rendering(body, monkeypatch):
     def render(text):
         raise AssertionError("Markdown was asked to render it")
@@ -219,7 +221,23 @@ def test_a_body_nested_deeper_than_any_article_is_refused_before_rendering(body,
         rendering.render_markdown(body)
 
 
-@pytest.mark.parametrize("body", ["[" * 64 + "]" * 64, "[a] " * 500, "- " * 64 + "x", "> > quoted"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 256 + "]" * 256,
+        "[a] " * 500,
+        "- " * 64 + "x",
+        "> > quoted",
+        "Intervals [0, 1) and " * 70,  # unclosed, but fewer than the limit
+        "\n\n".join(["[" * 200] * 5),  # each paragraph on its own
+        "```\n" + "[" * 1000 + "\n```",  # code
+        "    " + "[" * 1000,  # indented code
+        "`" + "[" * 1000 + "`",  # a code span
+        "\\[" * 1000,  # escaped
+        "* " * 100,  # a thematic break, not a list
+        "- " * 100,
+    ],
+)
 def test_bodies_as_deep_as_real_ones_render(body):
     assert rendering.render_markdown(body)
 

@@ -118,7 +118,8 @@ def room_on_the_queue() -> int:
     """How many more image fetches may be queued: the queue holds at most
     NEWSROOM_IMAGE_SWEEP_BATCH of them waiting for a worker (an import of thousands of
     articles, or a sweep while the workers are slow, queues no pile of them: the
-    others stay due, for a later sweep)."""
+    others stay due, for a later sweep). A soft bound: a sweep and a write that count
+    at the same moment may both fill the same room."""
     from django_tasks.base import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 

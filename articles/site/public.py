@@ -429,7 +429,8 @@ class _JoinedRead:
         return [field.name for field in _read_plan(self, alias)[1]].index(name)
 
     def instance(self, alias, row):
-        _, fields, related_fields, converters = _read_plan(self, alias)
+        _, fields, related_fields = _read_plan(self, alias)
+        converters = _converters(self, connections[alias])
         values = [convert(value) for convert, value in zip(converters, row, strict=True)]
         split = len(fields)
         found = self.model.from_db(alias, [f.attname for f in fields], values[:split])
@@ -446,8 +447,8 @@ class _JoinedRead:
 
 @lru_cache(maxsize=16)
 def _read_plan(read: _JoinedRead, alias):
-    """(SELECT SQL, the model's fields read, the related model's, one converter per
-    column) of `read` for database `alias`."""
+    """(SELECT SQL, the model's fields read, the related model's) of `read` for
+    database `alias`."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     foreign_key = read.model._meta.get_field(read.via)
@@ -470,12 +471,21 @@ def _read_plan(read: _JoinedRead, alias):
         f" {join} {quote(related_model._meta.db_table)} related"
         f" ON related.{quote(related_model._meta.pk.column)} = {table}.{quote(foreign_key.column)}"
     )
+    return sql, own, related
+
+
+@lru_cache(maxsize=64)
+def _converters(read: _JoinedRead, connection):
+    """One function per column of `read`'s rows turning the database's value into the
+    model's, as the ORM's compiler does (the backend's converters, then the field's),
+    bound to `connection`: this thread's (each thread has its own)."""
+    _, own, related = _read_plan(read, connection.alias)
     converters = []
     for field in own + related:
         column = field.get_col(field.model._meta.db_table)
         steps = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         converters.append(partial(_convert, steps, column, connection))
-    return sql, own, related, converters
+    return converters
 
 
 def _convert(steps, column, connection, value):

@@ -28,6 +28,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.fields.json import KT
 
 from .. import clock
+from ..ingest.bulk import insert_rows
 from ..links import is_http_url
 from ..models import ArticleImage, ImageHost, ImageSource, Provider, RelatedCoverage
 from ..site.caching import invalidate_public_pages
@@ -85,8 +86,6 @@ def register(urls, now=None) -> int:
     """Make a pending ImageSource, due now, for each URL not known yet; how many new.
     Plain rows (the import registers thousands a batch: model instances and the ORM's
     INSERT cost more than the rest of the image bookkeeping)."""
-    from ..ingest.bulk import insert_rows
-
     now = now or clock.now()
     urls = sorted({url for url in urls if cacheable(url)})
     known = set()
@@ -158,8 +157,6 @@ def enqueue_for_articles(article_ids, limit=None) -> int:
         return 0
     now = clock.now()
     register(urls, now)
-    if limit == 0:
-        return 0  # registered, and due: a sweep queues them
     due = list(
         ImageSource.objects.filter(url__in=list(urls), next_attempt_at__lte=now, replaced=False)
         .exclude(status=ImageSource.Status.CACHED)

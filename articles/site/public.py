@@ -374,12 +374,12 @@ def _published_on(start, end, slug):
     alias = router.db_for_read(Article)
     select, table = _ARTICLE_READ.select(alias)
     quote = connections[alias].ops.quote_name
+    published_at, slug_column = (f"{table}.{quote(name)}" for name in ("published_at", "slug"))
     visible, visible_params = visible_condition(alias)
     sql = (
-        f"{select} WHERE ({visible})"
-        f" AND {table}.{quote('published_at')} >= %s AND {table}.{quote('published_at')} < %s"
-        f" AND {table}.{quote('slug')} LIKE %s ESCAPE '\\'"
-        f" ORDER BY {table}.{quote('published_at')} DESC, {table}.id DESC"
+        f"{select} WHERE ({visible}) AND {published_at} >= %s AND {published_at} < %s"
+        f" AND {slug_column} LIKE %s ESCAPE '\\'"
+        f" ORDER BY {published_at} DESC, {table}.id DESC"
     )
     pattern = "%" + re.sub(r"([\\%_])", r"\\\1", slug)
     params = [*visible_params, _db_moment(start, alias), _db_moment(end, alias), pattern]

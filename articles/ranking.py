@@ -69,10 +69,11 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models import Count, F, Q
 
 from . import stories
+from .ingest.bulk import update_rows
 from .models import ID_BATCH_SIZE, Article, RelatedCoverage, TaggedTopic
 
 VERSION = 2
@@ -306,16 +307,9 @@ def recompute(article_ids, *, dry_run=False) -> int:
 
 
 def _write_scores(articles):
-    """UPDATE heat and score of `articles`, one executemany: bulk_update's CASE WHEN
-    over a slice of 900 rows took most of recompute's time in the import benchmark."""
-    db = connections[router.db_for_write(Article)]
-    quote = db.ops.quote_name
-    sql = (
-        f"UPDATE {quote(Article._meta.db_table)} SET {quote('heat')} = %s, "
-        f"{quote('score')} = %s WHERE {quote('id')} = %s"
-    )
-    with db.cursor() as cursor:
-        cursor.executemany(sql, [(a.heat, a.score, a.pk) for a in articles])
+    """UPDATE heat and score of `articles`, one executemany (bulk_update's CASE WHEN
+    over a slice of 900 rows took most of recompute's time in the import benchmark)."""
+    update_rows(Article, {a.pk: {"heat": a.heat, "score": a.score} for a in articles})
 
 
 # -- places in Top -----------------------------------------------------------------------

@@ -26,7 +26,7 @@ from django.db.models import F
 
 from . import changes, clock
 from .ingest import schema
-from .ingest.bulk import insert_rows
+from .ingest.bulk import insert_rows, update_rows
 from .ingest.snapshot import values_of
 from .models import (
     Article,
@@ -183,13 +183,13 @@ def record_revisions(
     run_id = import_run.pk if getattr(import_run, "pk", None) else None
     for batch in id_batches(ids):
         states = {s.article_id: s for s in RevisedState.objects.filter(article_id__in=batch)}
-        revisions, new_states, moved_states = [], [], []
+        revisions, new_states, moved_states = [], [], {}
         for pk, current in current_values(batch, known=values_after).items():
             state = states.get(pk)
             if state is not None:
                 moved = diff(state.values, current)
                 number = state.number + 1
-                moved_states.append(RevisedState(article_id=pk, number=number, values=current))
+                moved_states[pk] = {"number": number, "values": current}
             else:
                 number = 1
                 # A new article's revision is its creation: the state holds its values.
@@ -214,10 +214,10 @@ def record_revisions(
                 }
             )
         # Plain rows (the import's hot path: see ingest/bulk.py); the states that exist
-        # are updated in one statement per slice.
+        # are updated by one executemany.
         insert_rows(Revision, revisions)
         insert_rows(RevisedState, new_states)
-        RevisedState.objects.bulk_update(moved_states, ["number", "values"])
+        update_rows(RevisedState, moved_states)
 
 
 # -- reading ----------------------------------------------------------------------------

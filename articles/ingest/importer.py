@@ -66,7 +66,7 @@ from ..models import (
 from ..stories import articles_by_url_keys
 from ..stories.grouping import remember as remember_descriptions
 from . import itemfile, parsing, schema
-from .bulk import insert_articles, insert_rows
+from .bulk import insert_articles, insert_rows, update_rows
 from .itemfile import FileError, Item, TaxonomyEntry
 from .merge import Conflict, merge
 from .parsing import Parsed
@@ -78,6 +78,12 @@ logger = logging.getLogger("newsroom.import")
 # The lists of the values snapshot, rewritten as a whole when they change.
 LIST_FIELDS = ("topics", "images", "coverage")
 ARTICLE_FIELDS = schema.ITEM_BY_NAME
+# The columns an import writes on an article it updates.
+_WRITTEN_ON_UPDATE = (
+    *(f.column for f in schema.ITEM), "status", "provider", "body_html", "went_live_at",
+    "go_live_at", "take_down_at", "imported", "import_hash", "source_path",
+    "last_import_run", "import_conflicts", "updated_at",
+)  # fmt: skip
 # Tries for a file whose write collided with a concurrent import (see _retry_single).
 CONFLICT_RETRIES = 3
 # PostgreSQL's deadlock_detected and serialization_failure: the other side won, retry.
@@ -762,13 +768,11 @@ class Importer:
         if new_articles:
             insert_articles([a for a, _ in new_articles])
         if changed_articles:
-            Article.objects.bulk_update(
-                changed_articles,
-                [*(f.column for f in schema.ITEM), "status", "provider", "body_html",
-                 "went_live_at", "go_live_at", "take_down_at", "imported", "import_hash",
-                 "source_path", "last_import_run", "import_conflicts", "updated_at"],
-                batch_size=500,
-            )  # fmt: skip
+            fields = [Article._meta.get_field(name) for name in _WRITTEN_ON_UPDATE]
+            update_rows(
+                Article,
+                {a.pk: {f.name: getattr(a, f.attname) for f in fields} for a in changed_articles},
+            )
 
         # Child rows: all of a new article's, and the changed lists of an updated one.
         rows = [(a, values, set(LIST_FIELDS)) for a, values in new_articles] + replace_lists
@@ -889,17 +893,14 @@ class Importer:
             # Filtered by URL alone, so that the database uses the URL index (with
             # "linked_article IS NULL" in the query, SQLite scans that index instead).
             new_ids = set(by_url.values())
-            waiting = [
-                entry
-                for entry in RelatedCoverage.objects.filter(url__in=by_url).only(
-                    "id", "url", "article_id", "linked_article_id"
-                )
-                if entry.linked_article_id is None and entry.article_id not in new_ids
-            ]
-            for entry in waiting:
-                entry.linked_article_id = by_url[entry.url]
-                pairs.add((entry.article_id, entry.linked_article_id))
-            RelatedCoverage.objects.bulk_update(waiting, ["linked_article"], batch_size=1000)
+            waiting = {}
+            for pk, url, article_id, linked_article in RelatedCoverage.objects.filter(
+                url__in=by_url
+            ).values_list("id", "url", "article_id", "linked_article"):
+                if linked_article is None and article_id not in new_ids:
+                    waiting[pk] = {"linked_article": by_url[url]}
+                    pairs.add((article_id, by_url[url]))
+            update_rows(RelatedCoverage, waiting)
         through = Article.related_stories.through
         links = {(a, b) for a, b in pairs if a != b} | {(b, a) for a, b in pairs if a != b}
         through.objects.bulk_create(

@@ -23,6 +23,7 @@ import hashlib
 from django.db import transaction
 
 from ..models import ImportRun, ImportUpload, ImportUploadFile
+from .bulk import update_rows
 from .importer import Importer, failure_reason
 from .itemfile import FileError
 from .sources import uploaded
@@ -66,11 +67,12 @@ def preview(upload_id: int) -> str:
     except Exception as error:
         _fail(upload, error)
         raise
-    for file, outcome in zip(files, _in_file_order(files, report.outcomes), strict=True):
-        file.outcome = outcome.outcome.value
-        file.detail = _detail(outcome)
+    outcomes = {
+        file.pk: {"outcome": outcome.outcome.value, "detail": _detail(outcome)}
+        for file, outcome in zip(files, _in_file_order(files, report.outcomes), strict=True)
+    }
     with transaction.atomic():
-        ImportUploadFile.objects.bulk_update(files, ["outcome", "detail"], batch_size=500)
+        update_rows(ImportUploadFile, outcomes)
         ImportUpload.objects.filter(pk=upload.pk).update(status=ImportUpload.Status.PREVIEWED)
     return report.summary()
 

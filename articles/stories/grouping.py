@@ -32,9 +32,10 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models.functions import Length
 
+from ..ingest.bulk import insert_rows, update_rows
 from ..models import (
     ID_BATCH_SIZE,
     Article,
@@ -568,13 +569,14 @@ class _Batch:
             StoryMention.objects.filter(story_id=pk).update(story_id=story.pk)
         StoryMention.objects.filter(article_id__in=self.ids).delete()
         _insert_mentions(fresh)
-        moved = [m for m in window if m.moved]
-        if moved:
-            for m in moved:
-                m.row = StoryMention(pk=m.pk, story_id=m.story.pk, score=m.score, signals=m.signals)
-            StoryMention.objects.bulk_update(
-                [m.row for m in moved], ["story", "score", "signals"], batch_size=500
-            )
+        update_rows(
+            StoryMention,
+            {
+                m.pk: {"story": m.story.pk, "score": m.score, "signals": m.signals}
+                for m in window
+                if m.moved
+            },
+        )
         StoryProposal.objects.filter(
             article_id__in=self.ids, status=StoryProposal.Status.OPEN
         ).delete()
@@ -631,8 +633,6 @@ def _features(title, excerpt) -> text.Features:
 
 
 def _insert_mentions(mentions):
-    from ..ingest.importer import insert_rows  # the importer's bulk INSERT
-
     insert_rows(
         StoryMention,
         [
@@ -703,26 +703,20 @@ def refresh_stories(story_pks):
 
 
 def _update_stories(stories):
-    """Write the seen dates and leads back: one executemany (bulk_update's CASE over
+    """Write the seen dates and leads back (one executemany: bulk_update's CASE over
     hundreds of stories cost more than the rest of the grouping)."""
-    db = connections[router.db_for_write(Story)]
-    ops, table = db.ops, Story._meta.db_table
-    columns = ("first_seen", "last_seen", "lead_id", "lead_chosen")
-    assignments = ", ".join(f"{ops.quote_name(c)} = %s" for c in columns)
-    sql = f"UPDATE {ops.quote_name(table)} SET {assignments} WHERE id = %s"
-    rows = [
-        (
-            ops.adapt_datetimefield_value(s.first_seen),
-            ops.adapt_datetimefield_value(s.last_seen),
-            s.lead_id,
-            s.lead_chosen,
-            s.pk,
-        )
-        for s in stories
-    ]
-    if rows:
-        with db.cursor() as cursor:
-            cursor.executemany(sql, rows)
+    update_rows(
+        Story,
+        {
+            s.pk: {
+                "first_seen": s.first_seen,
+                "last_seen": s.last_seen,
+                "lead": s.lead_id,
+                "lead_chosen": s.lead_chosen,
+            }
+            for s in stories
+        },
+    )
 
 
 def _lead_order(member):

@@ -16,6 +16,7 @@ from collections import defaultdict
 
 from django.db import transaction
 
+from ..ingest.bulk import update_rows
 from ..models import ID_BATCH_SIZE, Article, RelatedCoverage, Story, StoryMention, StoryProposal
 from ..urlkeys import url_key
 from . import text
@@ -78,13 +79,13 @@ def link_coverage(article_ids) -> int:
                 pairs.setdefault(coverage_id, (owner, keys[key]))
     if not pairs:
         return 0
-    changed = []
-    for coverage in RelatedCoverage.objects.filter(pk__in=list(pairs)).only("id", "linked_article"):
-        target = pairs[coverage.pk][1]
-        if coverage.linked_article_id != target:
-            coverage.linked_article_id = target
-            changed.append(coverage)
-    RelatedCoverage.objects.bulk_update(changed, ["linked_article"], batch_size=500)
+    linked = RelatedCoverage.objects.filter(pk__in=list(pairs)).values_list("id", "linked_article")
+    changed = {
+        pk: {"linked_article": pairs[pk][1]}
+        for pk, linked_article in linked
+        if linked_article != pairs[pk][1]
+    }
+    update_rows(RelatedCoverage, changed)
     through = Article.related_stories.through
     links = {(a, b) for a, b in pairs.values()} | {(b, a) for a, b in pairs.values()}
     through.objects.bulk_create(

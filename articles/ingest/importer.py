@@ -784,9 +784,10 @@ class Importer:
             ArticleImage.objects.filter(article_id__in=ids_by_field["images"]).delete()
             RelatedCoverage.objects.filter(article_id__in=ids_by_field["coverage"]).delete()
         self._write_children(rows, topics)
-        self._link_related_stories(
-            [a for a, _ in new_articles], [a for a, _, f in rows if "coverage" in f]
-        )
+        if not self.dry_run:  # links decide no file's outcome (and cannot fail)
+            self._link_related_stories(
+                [a for a, _ in new_articles], [a for a, _, f in rows if "coverage" in f]
+            )
         # One change for the batch; the new articles are its created ones (their first
         # revision is their creation).
         with changes.batch(source=changes.Source.IMPORT, import_run=self._run):

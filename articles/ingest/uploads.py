@@ -23,7 +23,7 @@ import hashlib
 from django.db import transaction
 
 from ..models import ImportRun, ImportUpload, ImportUploadFile
-from .bulk import update_rows
+from .bulk import insert_rows, update_rows
 from .importer import Importer, failure_reason
 from .itemfile import FileError
 from .sources import uploaded
@@ -35,18 +35,20 @@ def store(user, name: str, files: list[tuple[str, bytes]]) -> ImportUpload:
 
     with transaction.atomic():
         upload = ImportUpload.objects.create(uploaded_by=user, name=name, total=len(files))
-        ImportUploadFile.objects.bulk_create(
+        insert_rows(
+            ImportUploadFile,
             [
-                ImportUploadFile(
-                    upload=upload,
-                    position=position,
-                    name=file_name,
-                    data=data,
-                    sha256=hashlib.sha256(data).hexdigest(),
-                )
+                {
+                    "upload": upload.pk,
+                    "position": position,
+                    "name": file_name,
+                    "data": data,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "outcome": "",
+                    "detail": {},
+                }
                 for position, (file_name, data) in enumerate(files)
             ],
-            batch_size=200,
         )
         upload.task_id = preview_upload.enqueue(upload.pk).id
         upload.save(update_fields=["task_id"])

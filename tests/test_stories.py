@@ -191,6 +191,25 @@ def test_queries_do_not_grow_with_the_batch():
     assert queries(40, 1000) <= queries(4, 0) + 2
 
 
+@pytest.mark.parametrize("kind", [StoryMention.Kind.ARTICLE, StoryMention.Kind.COVERAGE])
+def test_the_time_window_is_read_through_the_dates_index(kind):
+    """Every batch reads its window: a table scan would make each batch cost as much as
+    the whole table."""
+    query = grouping.published_between(kind, at(0), at(24)).values_list("id").query
+    sql, params = query.get_compiler(connection.alias).as_sql()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # the table is empty here
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    if connection.vendor == "postgresql":
+        assert "Seq Scan" not in plan, plan  # (on an empty table it may pick another index)
+    else:
+        assert "USING INDEX mention_published" in plan, plan
+
+
 # -- URL keys -------------------------------------------------------------------------------
 
 

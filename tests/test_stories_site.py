@@ -87,6 +87,27 @@ def test_list_rows_compiled_once_equal_the_orm_with_stories(acquisition):
     assert [row["title"] for row in expected] == [ACQUISITION[0][0]]
 
 
+@pytest.mark.parametrize("topic", [False, True])
+def test_the_one_per_story_rule_reaches_the_members_through_the_story_index(topic):
+    """The rule is checked for every article a list walks: it must look the story's
+    members up through the story, never walk the visible articles again for each."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip(
+            "SQLite's planner is the one that went wrong; PostgreSQL plans by its statistics"
+        )
+    stories = public.StoryList(topic_id=make_topic("Chips").pk if topic else None)
+    query = stories.queryset().values_list("id")[:21].query
+    sql, params = query.get_compiler(connection.alias).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = [str(row[-1]) for row in cursor.fetchall()]
+    assert any("USING INDEX mention_story" in step for step in plan), plan
+    walks = [step for step in plan if "articles_article" in step or "INDEX article_" in step]
+    assert len(walks) == 1, plan  # the list's own walk of Top, nothing per article
+
+
 # -- cards and the article page -----------------------------------------------------------
 
 

@@ -1170,17 +1170,22 @@ def one_per_story(articles, candidates):
     """`articles` without those another article of their story stands for: the
     story's lead if it is among `candidates` (what the list could show), else its
     member with the lowest id there. A filter in the list's SQL (NOT EXISTS), so
-    paging stays right; an article in no story is never hidden."""
+    paging stays right; an article in no story is never hidden.
+
+    Written from the mentions' side (the article's own mention, its story, the other
+    members' mentions through the story index, then each member looked up by id):
+    written from the members' side, SQLite walked every visible article for each
+    article in a story (80 ms a list at 20,000 articles and 5,000 stories).
+    """
     Kind = StoryMention.Kind
-    stands_for = candidates.filter(
-        Q(story_mentions__kind=Kind.ARTICLE)
-        & Q(story_mentions__story__mentions__article=OuterRef("pk"))
-        & Q(story_mentions__story__mentions__kind=Kind.ARTICLE)
-        & ~Q(pk=OuterRef("pk"))
-        & (
-            Q(story_mentions__is_lead=True)
-            | Q(pk__lt=OuterRef("pk"), story_mentions__story__mentions__is_lead=False)
-        )
+    listed = OuterRef("pk")
+    stands_for = StoryMention.objects.filter(
+        Exists(candidates.filter(pk=OuterRef("article"))),
+        ~Q(article=listed),
+        Q(is_lead=True) | Q(article__lt=listed, story__mentions__is_lead=False),
+        kind=Kind.ARTICLE,
+        story__mentions__article=listed,
+        story__mentions__kind=Kind.ARTICLE,
     )
     return articles.exclude(Exists(stands_for))
 

@@ -162,6 +162,18 @@ def test_editor_status_survives_reimport_and_lists_follow_the_file(tmp_path):
     assert article.coverage.count() == 0
 
 
+def test_a_changed_body_is_rendered_hashed_and_dated_on_reimport(tmp_path):
+    path = write(tmp_path, make_item(1, body="First *draft*."))
+    run_import(tmp_path)
+    before = Article.objects.get()
+    path.write_text(itemfile.write(make_item(1, body="Second **take**.")), encoding="utf-8")
+    run_import(tmp_path)
+    after = Article.objects.get()
+    assert after.body_html == "<p>Second <strong>take</strong>.</p>"
+    assert after.import_hash != before.import_hash
+    assert after.updated_at > before.updated_at
+
+
 def test_editor_topics_are_kept_against_a_changed_file(tmp_path):
     path = write(tmp_path, make_item(1))
     run_import(tmp_path)

@@ -51,6 +51,21 @@ def test_an_article_joins_an_existing_story_in_a_later_batch():
     assert story_of(late) == story_of(first[0]) is not None
 
 
+def test_an_earlier_article_a_later_one_pulls_in_gets_its_score_and_the_storys_dates():
+    """The earlier article's mention is a window row the later batch moves: its story,
+    score and signals are written, and the story spans both dates."""
+    earlier = article(*PRESS_RELEASE, domain="businesswire.example")
+    group(earlier)
+    assert story_of(earlier) is None
+    later = article(*PRESS_RELEASE, hours=3, domain="morningstar.example")
+    group(later)
+    moved = StoryMention.objects.get(article=earlier, kind="article")
+    assert moved.story_id == story_of(later) is not None
+    assert moved.score >= grouping.JOIN and moved.signals.get("copy") is True
+    story = Story.objects.get(pk=moved.story_id)
+    assert (story.first_seen, story.last_seen) == (earlier.published_at, later.published_at)
+
+
 def test_same_company_different_announcement_stays_apart():
     a2i = article(
         "Nimbus Cloud Announces General Availability of Nimbus Ledger Vault",

@@ -12,7 +12,7 @@ COPY as for INSERT, and like INSERT it is part of the batch's transaction.
 
 from functools import partial
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -31,8 +31,8 @@ def insert_rows(model, rows: list[dict], *, ignore_conflicts=False):
     fields = [model._meta.get_field(name) for name in rows[0]]
     table = ops.quote_name(model._meta.db_table)
     columns = ", ".join(ops.quote_name(field.column) for field in fields)
-    params = _adapted(ops, fields, (row.values() for row in rows))
-    with db.cursor() as cursor:
+    params = _adapted(db, fields, (row.values() for row in rows))
+    with transaction.atomic(using=db.alias, savepoint=False), db.cursor() as cursor:
         if ignore_conflicts:
             placeholders = ", ".join(["%s"] * len(fields))
             insert = ops.insert_statement(on_conflict=OnConflict.IGNORE)
@@ -65,15 +65,28 @@ def update_rows(model, rows: dict[int, dict]):
     assignments = ", ".join(f"{ops.quote_name(field.column)} = %s" for field in fields)
     pk = ops.quote_name(model._meta.pk.column)
     sql = f"UPDATE {ops.quote_name(model._meta.db_table)} SET {assignments} WHERE {pk} = %s"
-    params = _adapted(ops, fields, (row.values() for row in rows.values()))
+    params = _adapted(db, fields, (row.values() for row in rows.values()))
     for values, key in zip(params, rows, strict=True):
         values.append(key)
-    with db.cursor() as cursor:
+    # (All rows or none, also when called outside a transaction, as bulk_update.)
+    with transaction.atomic(using=db.alias, savepoint=False), db.cursor() as cursor:
         cursor.executemany(sql, params)
 
 
-def _adapted(ops, fields, rows) -> list[list]:
-    """Each row's values as the database takes them (what the model fields would send)."""
+# Field types whose Python values every driver takes as they are.
+_PLAIN = {
+    "AutoField", "BigAutoField", "BigIntegerField", "BinaryField", "BooleanField",
+    "CharField", "EmailField", "FloatField", "ForeignKey", "IntegerField",
+    "OneToOneField", "PositiveBigIntegerField", "PositiveIntegerField",
+    "PositiveSmallIntegerField", "SlugField", "SmallIntegerField", "TextField", "URLField",
+}  # fmt: skip
+
+
+def _adapted(db, fields, rows) -> list[list]:
+    """Each row's values as the database takes them (what the model fields would send):
+    dates, JSON and files by the cheap adapters below, any other type not in _PLAIN
+    through its field's own get_db_prep_save()."""
+    ops = db.ops
     adapters = []
     for index, model_field in enumerate(fields):
         if isinstance(model_field, models.JSONField):
@@ -82,6 +95,8 @@ def _adapted(ops, fields, rows) -> list[list]:
             adapters.append((index, ops.adapt_datetimefield_value))
         elif isinstance(model_field, models.FileField):
             adapters.append((index, _adapt_file))
+        elif model_field.get_internal_type() not in _PLAIN:
+            adapters.append((index, partial(model_field.get_db_prep_save, connection=db)))
     params = []
     for row in rows:
         values = list(row)

@@ -298,18 +298,12 @@ def recompute(article_ids, *, dry_run=False) -> int:
                 if (article.heat, article.score) != (result.heat, result.score):
                     article.heat, article.score = result.heat, result.score
                     changed.append(article)
-            if changed and not dry_run:
-                _write_scores(changed)
+            if not dry_run:
+                update_rows(Article, {a.pk: {"heat": a.heat, "score": a.score} for a in changed})
             moved += len(changed)
     # The page cache is the caller's: the write path forgets the changed articles' pages
     # after commit, a topic's save forgets them too, and `rerank` does it itself.
     return moved
-
-
-def _write_scores(articles):
-    """UPDATE heat and score of `articles`, one executemany (bulk_update's CASE WHEN
-    over a slice of 900 rows took most of recompute's time in the import benchmark)."""
-    update_rows(Article, {a.pk: {"heat": a.heat, "score": a.score} for a in articles})
 
 
 # -- places in Top -----------------------------------------------------------------------

@@ -690,27 +690,21 @@ def refresh_stories(story_pks):
             if not (story.lead_chosen and story.lead_id in ids):
                 story.lead_chosen = False
                 story.lead_id = min(members[pk], key=_lead_order)[0] if members[pk] else None
-        _update_stories(stories.values())
+        update_rows(
+            Story,
+            {
+                s.pk: {
+                    "first_seen": s.first_seen,
+                    "last_seen": s.last_seen,
+                    "lead": s.lead_id,
+                    "lead_chosen": s.lead_chosen,
+                }
+                for s in stories.values()
+            },
+        )
         StoryMention.objects.filter(story_id__in=alive, is_lead=True).update(is_lead=False)
         leads = [s.lead_id for s in stories.values() if s.lead_id]
         StoryMention.objects.filter(article_id__in=leads, kind=Kind.ARTICLE).update(is_lead=True)
-
-
-def _update_stories(stories):
-    """Write the seen dates and leads back (one executemany: bulk_update's CASE over
-    hundreds of stories cost more than the rest of the grouping)."""
-    update_rows(
-        Story,
-        {
-            s.pk: {
-                "first_seen": s.first_seen,
-                "last_seen": s.last_seen,
-                "lead": s.lead_id,
-                "lead_chosen": s.lead_chosen,
-            }
-            for s in stories
-        },
-    )
 
 
 def _lead_order(member):

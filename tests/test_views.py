@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import re
+import time
 import xml.etree.ElementTree as ET
 from html import unescape
 
@@ -12,6 +13,7 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import http_date
 
 from articles import changes
 from articles.models import Article, Topic
@@ -500,12 +502,28 @@ def test_pages_carry_validators_and_answer_304(client):
         assert "public" in response["Cache-Control"] and "max-age=" in response["Cache-Control"]
         again = client.get(url, headers={"if-none-match": response["ETag"]})
         assert again.status_code == 304, url
-    detail = client.get(article.get_absolute_url())
-    assert detail.has_header("Last-Modified")
-    since = client.get(
-        article.get_absolute_url(), headers={"if-modified-since": detail["Last-Modified"]}
-    )
-    assert since.status_code == 304
+
+
+def test_a_page_changed_by_another_article_is_not_revalidated_by_its_date(client):
+    """Only the ETag validates: a related story taken down changes the article page
+    and removes an item from the feed without moving any date they show, so neither
+    sends a Last-Modified that If-Modified-Since could answer with a 304."""
+    article = make_article("The article")
+    related = make_article("The related story", published_at=article.published_at)
+    article.related_stories.add(related)
+    pages = [article.get_absolute_url(), "/feed/", "/feed/atom/", "/sitemap-articles.xml"]
+    shown = related.get_absolute_url()
+    before = {url: client.get(url) for url in pages}
+    assert all(shown in response.content.decode() for response in before.values())
+    Article.objects.filter(pk=related.pk).set_status(Article.Status.REVIEW)
+    for url, response in before.items():
+        assert response.status_code == 200, url
+        assert not response.has_header("Last-Modified"), url
+        since = client.get(url, headers={"if-modified-since": http_date(time.time() + 60)})
+        assert since.status_code == 200, url
+        stale = client.get(url, headers={"if-none-match": response["ETag"]})
+        assert stale.status_code == 200, url
+        assert shown not in stale.content.decode(), url
 
 
 def test_public_pages_set_no_cookie_and_do_not_vary_on_it(client):

@@ -37,7 +37,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
-from django.utils.http import parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
 from articles import clock
@@ -178,6 +177,11 @@ def public_page(view, *, not_allowed=not_allowed_text, timeless=False):
             return response
         if hasattr(response, "render"):  # a TemplateResponse (the sitemap views)
             response.render()
+        # The ETag is the only validator. A page shows many rows, and no date says when
+        # one of them went away (a related story taken down leaves every date shown as
+        # it was), so a Last-Modified (the feeds' and sitemaps' newest item) would let a
+        # client revalidate a changed page into a 304.
+        del response.headers["Last-Modified"]
         if not response.has_header("ETag"):
             set_response_etag(response)
         keep_for, max_age = page_cache_seconds(), browser_max_age()
@@ -196,9 +200,4 @@ def public_page(view, *, not_allowed=not_allowed_text, timeless=False):
 
 def _conditional(request, response):
     """A 304 Not Modified when the client already holds this version."""
-    return get_conditional_response(
-        request,
-        etag=response.get("ETag"),
-        last_modified=parse_http_date_safe(response.get("Last-Modified", "")),
-        response=response,
-    )
+    return get_conditional_response(request, etag=response.get("ETag"), response=response)

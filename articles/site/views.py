@@ -11,7 +11,6 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
-from django.utils.http import http_date
 
 from .. import ranking
 from ..links import is_http_url
@@ -97,9 +96,7 @@ def detail(request, year, month, day, slug):
         "picture_url": public.share_url(request, picture),
         "structured_data": _news_article_data(request, article, picture, topics),
     }
-    response = render(request, "articles/article_detail.html", context)
-    response["Last-Modified"] = http_date(article.updated_at.timestamp())
-    return response
+    return render(request, "articles/article_detail.html", context)
 
 
 HEADLINE_LENGTH = 110  # Google's limit for an article's headline

@@ -483,3 +483,60 @@ def test_embargo_refused_when_taking_the_files_status_from_an_import_conflict(ed
     (message,) = [str(m) for m in response.context["messages"]]
     assert message.startswith("Nothing changed: “Embargoed story” is under embargo until")
     assert_still_embargoed(embargoed)
+
+
+# -- Items dated ahead ------------------------------------------------------------------------
+
+
+def _dated(path, moment, was=dt.datetime(2026, 11, 30, 10, tzinfo=dt.UTC)):
+    """`path` (a news_file) with its publishedDateTime moved from `was` to `moment`."""
+    text = path.read_text()
+    path.write_text(text.replace(f"{was:%Y-%m-%dT%H:%M:%SZ}", f"{moment:%Y-%m-%dT%H:%M:%SZ}"))
+    return path
+
+
+def test_an_item_dated_ahead_waits_for_its_date_then_goes_live(client, tmp_path, frozen_clock):
+    """A published file whose date is still to come is scheduled for that date (it
+    would head Latest and Top until then), says so in one line, and goes live then."""
+    ahead = frozen_clock.now + dt.timedelta(days=3)
+    path = _dated(news_file(tmp_path, "ahead"), ahead)
+
+    code, out, _ = run_import(path)
+
+    assert code == 0
+    assert (
+        f"warning: {path}: publishedDateTime 2026-03-05 10:00 UTC is still to come: "
+        "the item goes live then (Go live at)"
+    ) in out
+    article = Article.objects.get(web_url="https://wire.example/ahead")
+    assert (article.status, article.go_live_at, article.went_live_at) == (
+        Article.Status.PUBLISHED,
+        ahead,
+        None,
+    )
+    assert not Article.objects.published().filter(pk=article.pk).exists()
+    assert client.get(article.get_absolute_url()).status_code == 404
+    assert "Story ahead" not in client.get("/feed/").content.decode()
+
+    frozen_clock.advance(days=3)
+    tasks.apply_schedules(frozen_clock.now)
+    article.refresh_from_db()
+    assert (article.go_live_at, article.went_live_at) == (None, ahead)
+    assert client.get(article.get_absolute_url()).status_code == 200
+
+
+def test_a_date_a_few_minutes_ahead_or_an_item_already_live_is_not_held_back(
+    tmp_path, frozen_clock
+):
+    near = _dated(news_file(tmp_path, "near"), frozen_clock.now + dt.timedelta(minutes=5))
+    live = _dated(news_file(tmp_path, "live"), frozen_clock.now - dt.timedelta(hours=1))
+    assert run_import(near, live)[0] == 0
+    # Upstream moves the live item's date ahead: it stays live, dated as the file says.
+    _dated(
+        live, frozen_clock.now + dt.timedelta(days=2), was=frozen_clock.now - dt.timedelta(hours=1)
+    )
+    code, out, _ = run_import(live)
+
+    assert code == 0 and "is still to come" not in out
+    visible = Article.objects.published().values_list("web_url", flat=True)
+    assert set(visible) == {"https://wire.example/near", "https://wire.example/live"}

@@ -58,7 +58,9 @@ from ..models import (
     TaggedTopic,
     Topic,
     embargo_refusal,
+    go_live_for_future_date,
     id_batches,
+    local_text,
     make_slug,
     status_change,
     went_live_at_for,
@@ -686,13 +688,17 @@ class Importer:
                     status=theirs["status"],
                     **schema.columns(theirs, schema.ITEM),
                 )
+                scheduled = _schedule_if_dated_ahead(entry, article, now)
                 article.went_live_at = went_live_at_for(article, article.status, now)
                 self._stamp(article, entry, theirs, conflicts=[])
                 new_articles.append((article, theirs))
                 changed_fields |= set(theirs)
                 outcomes.append(
                     FileOutcome(
-                        entry.name, Outcome.CREATED, warnings=_warnings(entry), seen=NO_ARTICLE
+                        entry.name,
+                        Outcome.CREATED,
+                        warnings=_warnings(entry) + scheduled,
+                        seen=NO_ARTICLE,
                     )
                 )
                 continue
@@ -729,6 +735,7 @@ class Importer:
                 article.provider = providers[merged["provider"]]
             if "body" in changed:
                 article.body_html = entry.body_html  # a changed body is the file's
+            scheduled = _schedule_if_dated_ahead(entry, article, now) if changed else ()
             for column, value in status_change(
                 article, ours["status"], article.status, now
             ).items():
@@ -754,7 +761,9 @@ class Importer:
                         {"path": entry.name, "web_url": item.web_url, **conflict.to_dict()}
                         for conflict in conflicts
                     ),
-                    warnings=_warnings(entry) + ((f"{entry.name}: {refusal}",) if refusal else ()),
+                    warnings=_warnings(entry)
+                    + scheduled
+                    + ((f"{entry.name}: {refusal}",) if refusal else ()),
                     changed=bool(changed),
                     changes=tuple(
                         {"field": name, "old": ours[name], "new": merged[name]}
@@ -1023,6 +1032,19 @@ def article_state(article: Article | None) -> str:
     """The article's id and last change (`updated_at`, which every write bumps), or
     NO_ARTICLE: equal states mean nobody wrote it in between."""
     return NO_ARTICLE if article is None else f"#{article.pk} at {article.updated_at.isoformat()}"
+
+
+def _schedule_if_dated_ahead(entry: Parsed, article: Article, now) -> tuple[str, ...]:
+    """Give a published article dated ahead its date as "go live at"
+    (models.go_live_for_future_date); the warning that says so, if it did."""
+    go_live_at = go_live_for_future_date(article, now)
+    if go_live_at is None:
+        return ()
+    article.go_live_at = go_live_at
+    return (
+        f"{entry.name}: publishedDateTime {local_text(go_live_at)} is still to come: "
+        "the item goes live then (Go live at)",
+    )
 
 
 def _warnings(entry: Parsed) -> tuple[str, ...]:

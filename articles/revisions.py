@@ -31,6 +31,7 @@ from .ingest.snapshot import values_of
 from .models import (
     Article,
     ArticleImage,
+    Embargoed,
     Provider,
     RelatedCoverage,
     RevisedState,
@@ -262,11 +263,11 @@ def held_of(article) -> dict:
 def revert(article_id, number, *, user, fields=None, can_publish=False, version=None):
     """Put the article's fields (all, or `fields`) back to their values at revision
     `number`, recorded as a new revision ("Reverted to revision N."). Returns the
-    names of the fields that changed and those left alone (the status, without the
-    publishing right). `version` is the stale-edit guard's (forms.version_of): a
-    revert built from an older page is refused.
+    names of the fields that changed and those left alone (the status and the
+    schedule, without the publishing right). `version` is the stale-edit guard's
+    (forms.version_of): a revert built from an older page is refused.
     """
-    from .admin.forms import version_of  # the guard's one definition
+    from .admin.forms import PUBLISHING_FIELDS, version_of  # the guard's and the right's
 
     with transaction.atomic():
         article = Article.objects.filter(pk=article_id).locked().first()
@@ -284,15 +285,21 @@ def revert(article_id, number, *, user, fields=None, can_publish=False, version=
             raise RevertError(f"Unknown field: {', '.join(sorted(unknown))}.")
         wanted = {n: target[n] for n in names if n in target and target[n] != current.get(n)}
         kept = []
-        if "status" in wanted and not can_publish:
-            if fields is not None and set(fields) == {"status"}:
-                raise RevertError("Changing the status needs the publishing right.")
-            del wanted["status"]
-            kept.append("status")
+        if not can_publish:
+            # What only the publishing right changes: the status and the schedule (a
+            # "go live at" reverted away would publish a scheduled item at once).
+            kept = sorted(set(wanted) & {"status", *PUBLISHING_FIELDS})
+            if kept and fields is not None and set(fields) <= set(kept):
+                raise RevertError(f"Changing {', '.join(kept)} needs the publishing right.")
+            for name in kept:
+                del wanted[name]
         if not wanted:
             return [], kept
         with changes.batch(source=changes.Source.EDITOR, user=user):
-            apply_values(article, wanted)
+            try:
+                apply_values(article, wanted)
+            except Embargoed as refusal:  # a status reverted into an embargo
+                raise RevertError(refusal.messages[0]) from None
             changes.record(
                 [article_id],
                 set(wanted),

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from articles import changes, revisions
 from articles.admin.forms import version_of
@@ -265,6 +266,59 @@ def test_a_contributor_s_revert_cannot_change_the_status(client):
     article.refresh_from_db()
     assert article.status == "published"
     assert "needs the publishing right" in response.content.decode()
+
+
+def test_a_contributor_s_revert_cannot_change_the_schedule_or_the_embargo(client):
+    """Reverting a "go live at" away would publish a scheduled item at once; the
+    schedule and the embargo, like the status, need the publishing right."""
+    client.force_login(make_staff("connie", group="Contributors"))
+    soon = timezone.now() + dt.timedelta(days=1)
+    article = known(make_article("First", status=Article.Status.REVIEW))
+    edit(article, None, title="Second")  # revision 1: nothing scheduled
+    edit(
+        article,
+        None,
+        title="Third",
+        status=Article.Status.PUBLISHED,
+        go_live_at=soon,
+        take_down_at=soon + dt.timedelta(days=1),
+    )
+    article.refresh_from_db()
+
+    response = client.post(
+        revert_url(article, 1), {"whole": "1", "version": version_of(article)}, follow=True
+    )
+
+    article.refresh_from_db()
+    assert (article.title, article.go_live_at) == ("Second", soon)
+    assert article.take_down_at == soon + dt.timedelta(days=1)
+    assert not Article.objects.published().filter(pk=article.pk).exists()
+    assert "go_live_at, status, take_down_at (changing them needs the publishing right)" in (
+        response.content.decode()
+    )
+    refused = client.post(
+        revert_url(article, 1), {"field": ["go_live_at"], "version": version_of(article)}
+    )
+    assert refused.status_code == 302
+    article.refresh_from_db()
+    assert article.go_live_at == soon
+
+
+def test_a_status_reverted_into_an_embargo_is_refused_with_a_message(client, editor):
+    article = known(make_article("First"))  # published
+    later = timezone.now() + dt.timedelta(days=2)
+    edit(article, editor, title="Second")  # revision 1: published
+    edit(article, editor, status=Article.Status.REVIEW, embargo_until=later)
+    article.refresh_from_db()
+
+    response = client.post(
+        revert_url(article, 1), {"field": ["status"], "version": version_of(article)}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "under embargo until" in response.content.decode()
+    article.refresh_from_db()
+    assert (article.status, article.embargo_until) == (Article.Status.REVIEW, later)
 
 
 def test_a_revert_from_a_stale_page_is_refused(client, editor):

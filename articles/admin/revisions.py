@@ -114,9 +114,10 @@ class RevisionsMixin:
             )
         if kept:
             self.message_user(
-                request, "The status was kept: changing it needs the publishing right.",
+                request,
+                f"Kept as they are: {', '.join(kept)} (changing them needs the publishing right).",
                 messages.WARNING,
-            )  # fmt: skip
+            )
         return back
 
 

@@ -38,6 +38,8 @@ SLUG_MAX_LENGTH = 200
 # The largest editor boost or penalty, and topic modifier, in hours: beyond a week,
 # publishing, rejecting or pinning a heat says it better.
 BOOST_LIMIT_HOURS = 168
+# The integer columns hold 32 bits on PostgreSQL (the import's schema.MAX_INT).
+MAX_INT = 2**31 - 1
 
 # Bulk editor actions touch rows by id in slices of this many: one statement can carry
 # only so many parameters (SQLite builds may allow just 999; PostgreSQL 65,535 with the
@@ -376,15 +378,18 @@ class ArticleQuerySet(models.QuerySet):
         return len(changed)
 
     def set_quality(self, quality, *, user=None, source=None):
-        if quality is not None and quality < 0:
-            raise ValidationError("Quality must be 0 or more.")
+        if quality is not None:
+            self.model._meta.get_field("quality").run_validators(quality)
         return self._set_fields({"quality": quality}, user=user, source=source)
 
     def set_heat(self, heat, *, user=None, source=None):
         if heat is not None and heat < UNKNOWN_HEAT:
             raise ValidationError("Heat must be -1 (unknown) or more.")
         # An editor's heat is a pin (ranking.py); -1 or None unpins: the computed heat.
-        return self._set_fields({"heat_pin": stored_heat(heat)}, user=user, source=source)
+        pin = stored_heat(heat)
+        if pin is not None:
+            self.model._meta.get_field("heat_pin").run_validators(pin)
+        return self._set_fields({"heat_pin": pin}, user=user, source=source)
 
     def add_topic(self, topic, *, user=None, source=None):
         """Tag every article that lacks `topic`; returns how many changed."""
@@ -511,8 +516,11 @@ class Article(models.Model):
     quality = models.IntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(0, "Quality must be 0 or more.")],
-        help_text="Editorial score, 0 or more (no upper limit). Empty if unknown.",
+        validators=[
+            MinValueValidator(0, "Quality must be 0 or more."),
+            MaxValueValidator(MAX_INT, f"Quality must be at most {MAX_INT:,}."),
+        ],
+        help_text="Editorial score, 0 or more. Empty if unknown.",
     )
     heat = models.IntegerField(
         null=True,
@@ -535,7 +543,10 @@ class Article(models.Model):
         null=True,
         blank=True,
         verbose_name="pinned heat",
-        validators=[MinValueValidator(0, "A pinned heat must be 0 or more.")],
+        validators=[
+            MinValueValidator(0, "A pinned heat must be 0 or more."),
+            MaxValueValidator(MAX_INT, f"A pinned heat must be at most {MAX_INT:,}."),
+        ],
         help_text="Empty: the computed heat. A number here replaces it, and the article "
         "shows it as pinned.",
     )

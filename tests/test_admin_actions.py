@@ -91,6 +91,10 @@ def test_set_heat_minus_one_unpins(editor, client):
         ("set_quality", {}, "Nothing changed: choose a quality (0 or more) in the Value box"),
         ("set_quality", {"value": -4}, "Nothing changed: Quality must be 0 or more."),
         ("set_quality", {"value": "lots"}, "Nothing changed: Enter a whole number."),
+        # Past a 32-bit column: the importer's bound, not an overflow (a 500 at 2**63).
+        ("set_quality", {"value": 2**31}, "Nothing changed: Value must be at most 2,147,483,647."),
+        ("set_quality", {"value": 2**63}, "Nothing changed: Value must be at most 2,147,483,647."),
+        ("set_heat", {"value": 2**40}, "Nothing changed: Value must be at most 2,147,483,647."),
         ("set_heat", {"value": -2}, "Nothing changed: Heat must be -1 (unknown) or more."),
         ("add_topic", {}, "Nothing changed: choose a topic in the Topic menu"),
         ("remove_topic", {"topic": 999999}, "Nothing changed: Select a valid choice."),

@@ -81,6 +81,23 @@ def test_the_change_form_says_where_an_article_ranks_and_what_each_part_is_worth
     assert sum(shown) == pytest.approx(113, abs=0.1)
 
 
+def test_out_of_range_values_are_form_errors_and_nothing_is_ranked_from_them(editor, client):
+    article = make_article("Main story", quality=40)
+    data = form_data(client.get(change_url(article)), "article_form")
+    data.update(quality=str(2**31), heat_pin=str(2**63), boost_hours=str(2**63))
+
+    response = client.post(change_url(article), data)
+
+    assert response.status_code == 200  # the form again, with its errors: not a 500
+    page = unescape(response.content.decode())
+    assert "Quality must be at most 2,147,483,647." in page
+    assert "A pinned heat must be at most 2,147,483,647." in page
+    assert "At most 168 hours of boost." in page
+    assert "Shown once the values above are valid." in page
+    article.refresh_from_db()
+    assert (article.quality, article.heat_pin, article.boost_hours) == (40, None, 0)
+
+
 def test_a_waiting_story_would_rank_and_a_pinned_heat_says_so(editor, client):
     make_article("Published", quality=100, published_at=at(1))
     waiting = make_article("Waiting", quality=89, heat=150, status=REVIEW, published_at=at(2))

@@ -21,18 +21,22 @@ from django.utils.text import Truncator
 from .. import revisions
 from ..ingest.snapshot import changed_since_import
 from ..links import HOST_NAME
-from ..models import Article, Provider, Topic, make_slug
+from ..models import MAX_INT, Article, Provider, Topic, make_slug
 from .desk import choice_label, related_suggestions, suggestion_label, topic_suggestions
 from .images import validate_image_upload
 
-QUALITY_ERRORS = {"min_value": "Quality must be 0 or more (there is no upper limit)."}
+QUALITY_ERRORS = {
+    "min_value": "Quality must be 0 or more.",
+    "max_value": f"Quality must be at most {MAX_INT:,}.",
+}
 UPLOAD_CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"]
 URL_FIELDS = ["web_url", "original_url", "amp_web_url", "cdn_amp_web_url"]
 WIDE = "width: 100%; max-width: 48em"
 # Scheduling and embargo: like the status, only for editors with the publishing right.
 PUBLISHING_FIELDS = ("go_live_at", "take_down_at", "embargo_until")
 HEAT_PIN_ERRORS = {
-    "min_value": "A pinned heat must be 0 or more (leave it empty for the computed one)."
+    "min_value": "A pinned heat must be 0 or more (leave it empty for the computed one).",
+    "max_value": f"A pinned heat must be at most {MAX_INT:,}.",
 }
 
 
@@ -121,6 +125,7 @@ class ArticleScoresForm(forms.ModelForm):
     quality = forms.IntegerField(
         required=False,
         min_value=0,
+        max_value=MAX_INT,
         error_messages=QUALITY_ERRORS,
         widget=forms.NumberInput(attrs={"min": 0, "style": "width: 6em"}),
         help_text=Article._meta.get_field("quality").help_text,
@@ -128,6 +133,7 @@ class ArticleScoresForm(forms.ModelForm):
     heat_pin = forms.IntegerField(
         required=False,
         min_value=0,
+        max_value=MAX_INT,
         label="Pinned heat",
         error_messages=HEAT_PIN_ERRORS,
         widget=forms.NumberInput(attrs={"min": 0, "style": "width: 6em"}),
@@ -373,7 +379,12 @@ class ArticleActionForm(ActionForm):
 class ActionValues(forms.Form):
     """The action bar's Value and Topic, parsed with messages an editor can act on."""
 
-    value = forms.IntegerField(required=False)
+    value = forms.IntegerField(
+        required=False,
+        min_value=-MAX_INT,
+        max_value=MAX_INT,
+        error_messages={"max_value": f"Value must be at most {MAX_INT:,}."},
+    )
     topic = forms.ModelChoiceField(queryset=Topic.objects.all(), required=False)
 
 

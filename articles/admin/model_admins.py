@@ -659,6 +659,12 @@ class ArticleAdmin(RevisionsMixin, QueueWalkMixin, ShareLinksMixin, admin.ModelA
 
     @admin.display(description="Why this rank")
     def why_this_rank(self, article):
+        # A form sent back with errors holds the refused values: nothing to rank yet.
+        for name in ("quality", "heat_pin", "boost_hours"):
+            try:
+                article._meta.get_field(name).run_validators(getattr(article, name))
+            except ValidationError:
+                return "Shown once the values above are valid."
         return rank_explanation(article)
 
     @admin.display(description="Thumbnail")

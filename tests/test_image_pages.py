@@ -1,6 +1,7 @@
 """Pages, feeds, the API, the export and the admin with the image cache: our copies or
 placeholders, never the outlet's image URL."""
 
+import datetime as dt
 import io
 import re
 from html.parser import HTMLParser
@@ -12,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from articles.imagecache import pictures
@@ -234,6 +236,16 @@ def test_each_outlet_has_feeds_advertised_on_its_page(client):
         assert [entry.title for entry in feed.entries] == ["Ours"]
         assert feed.entries[0].enclosures[0].type == "image/jpeg"
     assert client.get("/providers/nowhere.example/feed/").status_code == 404
+
+
+def test_an_outlet_with_nothing_published_has_no_feed(client):
+    """Like its page: a feed would say which outlet a story still unreleased comes from."""
+    waiting = make_provider(domain="embargo.example", name="Embargo Outlet")
+    make_article("Not yet", provider=waiting, status=Article.Status.REVIEW)
+    make_article("Scheduled", provider=waiting, go_live_at=timezone.now() + dt.timedelta(days=1))
+    for path in ("/providers/embargo.example/", "/providers/embargo.example/feed/"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/providers/embargo.example/feed/atom/").status_code == 404
 
 
 # -- API and export -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ outlet (advertised on the outlet's page).
 import dataclasses
 
 from django.contrib.syndication.views import Feed
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed
@@ -167,7 +168,12 @@ class ProviderFeed(LatestFeed):
     """The newest published stories of one outlet."""
 
     def get_object(self, request, domain):
-        return get_object_or_404(Provider, domain=domain)
+        provider = get_object_or_404(Provider, domain=domain)
+        # As the outlet's page: one with nothing published has no feed (that would say
+        # which outlet an item still in review or under embargo comes from).
+        if not public.published().filter(provider=provider).exists():
+            raise Http404("No such outlet.")
+        return provider
 
     def title(self, provider):
         return f"Newsroom: stories from {provider}"

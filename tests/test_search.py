@@ -260,6 +260,18 @@ def test_a_typo_gets_a_suggestion_and_its_stories(robot_stories):
     assert (result.suggestion, list(result.stories)) == ("robot laundry", [robot_stories[0]])
 
 
+@pytest.mark.parametrize("query", ["robot?", "robot.", "Robot,", "(robot)", "#robot"])
+def test_punctuation_around_a_word_is_not_part_of_it(robot_stories, query):
+    result = search(Article.objects.published(), query)
+    assert {robot_stories[0], robot_stories[1]} <= set(result.stories)
+
+
+@pytest.mark.parametrize("query", ["(", ")", "'", "?!", "a", "- a"])
+def test_a_query_without_words_finds_nothing(robot_stories, query):
+    make_article("Q&A (part 1): what's a robot - and what isn't?")
+    assert search(Article.objects.published(), query).count == 0
+
+
 def test_a_word_that_matches_gets_a_count_and_no_suggestion(robot_stories):
     result = search(Article.objects.published(), "laundry")
     assert (result.count, result.suggestion, list(result.stories)) == (1, "", [robot_stories[0]])

@@ -371,3 +371,33 @@ def test_an_article_never_grouped_counts_its_coverage_links():
     make_coverage(lone, url="https://a.example/1")
     StoryMention.objects.filter(article=lone).delete()
     assert _outlet_part(lone) == ["1 coverage article"]
+
+
+# -- the other lists: feeds, search, the original API ------------------------------------------
+
+
+def test_feeds_show_a_story_once(client, acquisition):
+    story, articles = acquisition
+    chips = make_topic("Chips")
+    for member in articles:
+        member.topics.add(chips)
+    for url in ("/feed/", "/feed/atom/", f"/topics/{chips.slug}/feed/"):
+        entries = [unescape(t) for t in re.findall(r"<title>(.*?)</title>", client.get(url).text)]
+        assert ACQUISITION[0][0] in entries, url
+        assert not {ACQUISITION[1][0], ACQUISITION[2][0]} & set(entries), url
+
+
+def test_search_shows_a_story_once_through_a_member_that_matches(client, acquisition):
+    story, articles = acquisition
+    both = client.get("/search/", {"q": "Quillmark"})  # every member says it
+    assert _titles(both) == [ACQUISITION[0][0]]
+    assert "1 story matches" in both.text
+    Article.objects.filter(pk=articles[1].pk).update(title="Quillmark and the Zephyr deal")
+    only_one = client.get("/search/", {"q": "Zephyr"})  # the lead does not say it
+    assert _titles(only_one) == ["Quillmark and the Zephyr deal"]
+
+
+def test_the_original_api_lists_every_published_item_of_a_story(client, acquisition):
+    story, articles = acquisition
+    listed = [entry["title"] for entry in client.get("/api/news/index.json").json()["value"]]
+    assert sorted(listed) == sorted(title for title, _ in ACQUISITION)

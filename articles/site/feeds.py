@@ -10,7 +10,8 @@ Each item carries its lead image as we host it (an editor's upload, else our
 rendition; nothing while neither exists, never the outlet's URL): an RSS <enclosure>
 or an Atom <link rel="enclosure"> (URL, length, type), and a Media RSS
 <media:content> with its width and height. Feeds exist overall, per topic and per
-outlet (advertised on the outlet's page).
+outlet (advertised on the outlet's page). Like every list, a feed shows a story once
+(`public.StoryList`: its lead stands for the other articles of the story).
 """
 
 import dataclasses
@@ -72,7 +73,7 @@ class LatestFeed(Feed):
         return reverse("articles:feed")
 
     def items(self):
-        articles = public.listing(ranking.latest(public.published()))[:FEED_SIZE]
+        articles = public.listing(public.StoryList(ranking.LATEST).queryset())[:FEED_SIZE]
         return _with_pictures(articles)
 
     def get_feed(self, obj, request):
@@ -149,7 +150,7 @@ class TopicFeed(LatestFeed):
         return reverse("articles:topic_feed", kwargs={"slug": topic.slug})
 
     def items(self, topic):
-        articles = public.listing(ranking.latest(public.in_topic(public.published(), topic)))
+        articles = public.listing(public.StoryList(ranking.LATEST, topic_id=topic.pk).queryset())
         return _with_pictures(articles[:FEED_SIZE])
 
 
@@ -191,7 +192,8 @@ class ProviderFeed(LatestFeed):
         return reverse("articles:provider_feed", kwargs={"domain": provider.domain})
 
     def items(self, provider):
-        articles = public.listing(ranking.latest(public.published().filter(provider=provider)))
+        stories = public.StoryList(ranking.LATEST, provider_id=provider.pk)
+        articles = public.listing(stories.queryset())
         return _with_pictures(articles[:FEED_SIZE])
 
 

@@ -21,7 +21,9 @@ another API and keeps its own shape.
 An item's name is the file name it was imported from, without ".md"
 (`Article.source_path`); an article created in the admin has no file and is named by
 its slug, which has the same form (date, then title). Only published stories are
-served, from the same read model as every public page (`public`).
+served, from the same read model as every public page (`public`); unlike the reader's
+lists, the lists hold every published item, the other articles of a story too (the
+original had no stories, and its clients count on finding each item there).
 """
 
 import datetime
@@ -195,7 +197,9 @@ def _json(data, **dumps):
 def _list_page(request, number, topic_id=None):
     if not 1 <= number <= public.MAX_PAGE:
         return _not_found(f"No page {number}.")
-    stories = public.StoryList(ranking.LATEST, topic_id=topic_id)
+    # Every published item, each story's other articles too: the original had no
+    # stories, and its clients count on finding each item in the lists.
+    stories = public.StoryList(ranking.LATEST, topic_id=topic_id, one_per_story=False)
     page = public.row_page(stories, number, ITEM_FIELDS, size=PAGE_SIZE)
     if not page.items and number > 1:
         return _not_found(f"Page {number} is past the last page.")

@@ -32,6 +32,7 @@ from django.db import connections, transaction
 from django.db.models import F, Q, QuerySet, Value
 
 from .. import ranking
+from .public import one_per_story
 
 # The text search configuration the trigger uses to build the vector; a query must
 # be parsed with the same one or stemmed words would not match.
@@ -89,8 +90,9 @@ def _stem(term: str) -> str:
 
 
 def _fallback_search(queryset: QuerySet, query: str) -> QuerySet:
-    terms = [term.strip('"') for term in query.split()]
-    terms = [_stem(term) for term in terms if term]
+    # Words only, as suggest() reads them: "robot?" looks for "robot", "(" for nothing;
+    # a single letter would be found inside nearly every text.
+    terms = [_stem(term) for term in _WORD.findall(query) if len(term) > 1]
     if not terms:
         return queryset.none()
     condition = Q()
@@ -128,17 +130,23 @@ class SearchResult:
 def search(queryset: QuerySet, query: str) -> SearchResult:
     """The stories of `queryset` matching `query`, counted, or a suggestion's."""
     query = _bounded(query)
-    stories = search_articles(queryset, query)
+    stories = _stories(search_articles(queryset, query))
     count = stories.count() if query else 0
     if count:
         return SearchResult(query, stories, count)
     suggestion = suggest(queryset, query)
     if suggestion:
-        stories = search_articles(queryset, suggestion)
+        stories = _stories(search_articles(queryset, suggestion))
         count = stories.count()
         if count:
             return SearchResult(query, stories, count, suggestion)
     return SearchResult(query, queryset.none(), 0)
+
+
+def _stories(matches: QuerySet) -> QuerySet:
+    """`matches`, a story once, like every list (public.one_per_story): its lead if the
+    lead matches too, else its first matching member (the lead may not say the words)."""
+    return one_per_story(matches, matches)
 
 
 def suggest(queryset: QuerySet, query: str) -> str:

@@ -11,17 +11,20 @@
 - its type is text: HTML, JSON, XML (sitemaps), RSS/Atom feeds or plain text;
 - it is a complete 200 of at least `MIN_LENGTH` bytes, not already encoded (the
   static files come from whitenoise, compressed ahead of time, Brotli included);
-- the client accepts Brotli (preferred) or gzip.
+- the client accepts Brotli or gzip: the one it ranks higher by `q`, Brotli on a tie.
 
 Every response of such a type gets `Vary: Accept-Encoding`, compressed or not, so a
-shared cache keeps the versions apart; a compressed one's ETag becomes weak (RFC 9110
-§8.8.1), so that conditional requests still match. The public pages are the same for
+shared cache keeps the versions apart; for a client that takes a coding the public
+ETag is weak (RFC 9110 §8.8.1: a compressed body is not the same bytes), compressed
+or too short to be, so that a 304 can give the same validator as the 200 without
+knowing the page's length, and conditional requests still match. The public pages are the same for
 every reader, so the compressed bodies are kept in a small per-process LRU keyed by
 the uncompressed body's ETag: a page served from the page cache is compressed once.
 
 Also here, because it is about what goes on the wire: a 304 Not Modified leaves
 without `Content-Length` (CommonMiddleware would add `Content-Length: 0`, which RFC
-9110 §8.6 forbids unless it equals the 200's).
+9110 §8.6 forbids unless it equals the 200's), and with the `Vary` and ETag the 200
+would have carried (§15.4.5).
 """
 
 import gzip
@@ -48,18 +51,30 @@ GZIP_LEVEL = 6
 MEMO_SIZE = 256
 
 
-def _accepted(header):
-    """The codings an Accept-Encoding header accepts (those not given q=0)."""
-    accepted = set()
+def _qualities(header):
+    """{coding: q} of an Accept-Encoding header (a q that is not a number: left out)."""
+    qualities = {}
     for part in header.lower().split(","):
         coding, _, params = part.partition(";")
         quality = params.strip().removeprefix("q=").strip() if params else "1"
         try:
-            if float(quality) > 0:
-                accepted.add(coding.strip())
+            qualities[coding.strip()] = float(quality)
         except ValueError:
             continue
-    return accepted
+    return qualities
+
+
+def chosen_coding(header):
+    """ "br", "gzip" or None for an Accept-Encoding header: the one the client ranks
+    higher (Brotli on a tie, it is smaller), never one given q=0; "*" stands for
+    either when not named."""
+    qualities = _qualities(header)
+    ranked = [
+        (qualities.get(coding, qualities.get("*", 0)), coding == "br", coding)
+        for coding in ("br", "gzip")
+    ]
+    quality, _, coding = max(ranked)
+    return coding if quality > 0 else None
 
 
 def _is_public(request, response):
@@ -112,8 +127,15 @@ class CompressionMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        coding = chosen_coding(request.headers.get("Accept-Encoding", ""))
         if response.status_code == 304:
             del response.headers["Content-Length"]
+            if _is_public(request, response):
+                # What the 200 would have carried (RFC 9110 15.4.5): its Vary and its
+                # ETag, weak for a client that takes a coding (below).
+                patch_vary_headers(response, ("Accept-Encoding",))
+                if coding:
+                    _weaken_etag(response)
             return response
         content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
         if (
@@ -123,17 +145,15 @@ class CompressionMiddleware:
         ):
             return response
         patch_vary_headers(response, ("Accept-Encoding",))
-        if (
-            response.status_code != 200
-            or len(response.content) < MIN_LENGTH
-            or not _is_public(request, response)
-        ):
-            return response
-        accepted = _accepted(request.headers.get("Accept-Encoding", ""))
-        coding = "br" if "br" in accepted else "gzip" if "gzip" in accepted else None
-        if coding is None:
+        if response.status_code != 200 or coding is None or not _is_public(request, response):
             return response
         etag = response.get("ETag", "")
+        # Weak whether or not this body is worth compressing: the validator a client
+        # that takes a coding gets does not depend on the page's length, so a 304 can
+        # give the same one without knowing it.
+        _weaken_etag(response)
+        if len(response.content) < MIN_LENGTH:
+            return response
         key = (coding, etag, len(response.content)) if etag else None
         body = self.memo.get(key) if key else None
         if body is None:
@@ -143,6 +163,11 @@ class CompressionMiddleware:
         response.content = body
         response.headers["Content-Length"] = str(len(body))
         response.headers["Content-Encoding"] = coding
-        if etag.startswith('"'):
-            response.headers["ETag"] = "W/" + etag
         return response
+
+
+def _weaken_etag(response):
+    """A compressed body is not byte-for-byte the uncompressed one: its ETag is weak."""
+    etag = response.get("ETag", "")
+    if etag.startswith('"'):
+        response.headers["ETag"] = "W/" + etag

@@ -11,13 +11,14 @@ import logging
 from django.db import DatabaseError, connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+
+from articles.site.caching import read_only
 
 logger = logging.getLogger("newsroom.health")
 
 
 @never_cache
-@require_safe
+@read_only
 def healthz(request):
     for alias in connections:
         try:

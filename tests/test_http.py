@@ -9,6 +9,8 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.test import Client, RequestFactory
 
+from articles import sharing
+from articles.models import Article
 from newsroom.compression import CompressionMiddleware
 
 from .factories import make_article, make_topic
@@ -23,6 +25,12 @@ def site():
     topic = make_topic("Robots", slug="robots")
     article = make_article("Robots fold laundry", topics=[topic], source_path="n/2026-01-01-x.md")
     return article
+
+
+def share_path(article):
+    """A draft's private share link page (articles/site/share.py): read-only, not cached."""
+    draft = make_article(f"Draft beside {article.title}", status=Article.Status.REVIEW)
+    return f"/preview/{sharing.signed_token(sharing.create(draft))}/"
 
 
 def public_urls(article):
@@ -98,7 +106,7 @@ def test_a_response_that_sets_a_cookie_is_never_compressed():
     assert "Content-Encoding" not in CompressionMiddleware(view)(request)
 
 
-def test_a_304_carries_no_content_length(client, site):
+def test_a_304_carries_no_content_length_and_the_200s_validator_and_vary(client, site):
     for url in [*public_urls(site), "/robots.txt"]:
         for coding in ("", "gzip", "br"):
             headers = {"Accept-Encoding": coding} if coding else {}
@@ -106,11 +114,55 @@ def test_a_304_carries_no_content_length(client, site):
             again = client.get(url, headers={**headers, "If-None-Match": first["ETag"]})
             assert again.status_code == 304, (url, coding)
             assert "Content-Length" not in again and again.content == b"", (url, coding)
+            # RFC 9110 15.4.5: the ETag and Vary the 200 would have sent.
+            assert again["ETag"] == first["ETag"], (url, coding)
+            assert "Accept-Encoding" in again["Vary"], (url, coding)
+
+
+@pytest.mark.parametrize(
+    ("accepted", "coding"),
+    [
+        ("br;q=0.1, gzip;q=0.9", "gzip"),  # the client's preference, not ours
+        ("gzip;q=0.5, br;q=0.5", "br"),  # a tie: the smaller
+        ("gzip, deflate, br", "br"),
+        ("*", "br"),
+        ("br;q=0, *", "gzip"),
+        ("gzip;q=0, br;q=0", None),
+        ("deflate", None),
+    ],
+)
+def test_the_coding_is_the_one_the_client_ranks_higher(client, site, accepted, coding):
+    response = client.get("/", headers={"Accept-Encoding": accepted})
+    assert response.get("Content-Encoding") == coding
+
+
+def test_the_apis_answer_a_browsers_preflight_and_their_304s_allow_other_sites(client, site):
+    for url in ("/api/news/index.json", "/api/news/", "/api/openapi.yaml"):
+        preflight = client.options(
+            url,
+            headers={
+                "Origin": "https://reader.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "if-none-match",
+            },
+        )
+        assert preflight.status_code == 200, url
+        assert preflight["Access-Control-Allow-Origin"] == "*", url
+        assert preflight["Access-Control-Allow-Methods"] == ALLOW, url
+        assert preflight["Access-Control-Allow-Headers"] == "If-None-Match", url
+        first = client.get(url, headers={"Origin": "https://reader.example"})
+        assert first["Access-Control-Expose-Headers"] == "ETag", url
+        again = client.get(url, headers={"If-None-Match": first["ETag"]})
+        assert again.status_code == 304, url
+        assert again["Access-Control-Allow-Origin"] == "*", url
+    assert client.get("/api/news/nowhere/").headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in client.get("/")
 
 
 def test_other_methods_get_405_with_allow_not_the_csrf_page(site):
     browser = Client(enforce_csrf_checks=True)
-    for url in [*public_urls(site), "/robots.txt", "/search/?q=robots", "/topics/"]:
+    read_only = [*public_urls(site), "/robots.txt", "/search/?q=robots", "/topics/", "/healthz"]
+    for url in [*read_only, share_path(site)]:
         for method in ("post", "put", "delete", "patch"):
             response = getattr(browser, method)(url)
             assert response.status_code == 405, (url, method)
@@ -122,7 +174,14 @@ def test_other_methods_get_405_with_allow_not_the_csrf_page(site):
 
 
 def test_options_says_what_is_allowed_without_the_body(client, site):
-    for url in ("/feed/", "/", "/api/news/index.json", "/sitemap.xml"):
+    for url in (
+        "/feed/",
+        "/",
+        "/api/news/index.json",
+        "/sitemap.xml",
+        "/healthz",
+        share_path(site),
+    ):
         response = client.options(url)
         assert response.status_code == 200, url
         assert response["Allow"] == ALLOW and response.content == b"", url

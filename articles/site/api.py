@@ -38,14 +38,12 @@ from ..links import is_http_url
 from ..models import Topic
 from ..timestamps import iso_datetime
 from . import public
-from .caching import not_allowed_message, public_page
+from .caching import allow_cross_origin, not_allowed_message, public_page
 
 
 def _error(status, message):
-    response = JsonResponse({"error": message}, status=status)
-    # Public, read-only data without credentials: any site may read it.
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    # The 404 handler's answers too (page_not_found) allow other sites, as api_page's.
+    return allow_cross_origin(JsonResponse({"error": message}, status=status))
 
 
 def page_not_found(request, exception):
@@ -178,7 +176,7 @@ def not_allowed_json(request):
 
 
 # The API's views: public_page, with JSON 405s.
-api_page = partial(public_page, not_allowed=not_allowed_json)
+api_page = partial(public_page, not_allowed=not_allowed_json, cross_origin=True)
 
 
 # The OpenAPI description of both APIs (this one and original_api's), served as it is.
@@ -212,7 +210,7 @@ def news(request, slug=None):
     if not page.items and number > 1:
         return _error(404, f"Page {number} is past the last page.")
     renditions = rendition_urls(request, page.items)
-    response = JsonResponse(
+    return JsonResponse(
         {
             "title": title,
             "path": request.path,
@@ -222,6 +220,3 @@ def news(request, slug=None):
         },
         json_dumps_params={"ensure_ascii": False},
     )
-    # Public, read-only data without credentials: any site may read it.
-    response["Access-Control-Allow-Origin"] = "*"
-    return response

@@ -31,7 +31,7 @@ neither this cache nor a browser keeps it past then.
 import hashlib
 import math
 import time
-from functools import wraps
+from functools import partial, wraps
 
 from django.conf import settings
 from django.core.cache import cache
@@ -129,30 +129,59 @@ def not_allowed_text(request):
     )
 
 
-def public_page(view, *, not_allowed=not_allowed_text, timeless=False):
-    """Decorate a public view: read-only methods, page cache, ETag, Cache-Control and
-    304 answers.
+def read_only(view, *, not_allowed=not_allowed_text):
+    """Decorate a view that only reads: GET and HEAD go to it, OPTIONS says so (200,
+    `Allow`, no body), any other method is a 405 with `Allow` (`not_allowed(request)`
+    makes it, e.g. JSON for the API). CSRF is not checked: there is nothing to post
+    to, so a POST gets that 405 instead of the CSRF failure page."""
 
-    Public pages only read: GET and HEAD are answered, OPTIONS says so (200, `Allow`,
-    no body), any other method is a 405 with `Allow` (`not_allowed(request)` makes
-    it, e.g. JSON for the API). CSRF is not checked here: there is nothing to post
-    to, so a POST gets that 405 instead of the CSRF failure page.
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method in READ_METHODS:
+            return view(request, *args, **kwargs)
+        response = HttpResponse(status=200) if request.method == "OPTIONS" else None
+        response = response or not_allowed(request)
+        response["Allow"] = ALLOW
+        return response
+
+    return wrapper
+
+
+def allow_cross_origin(response, *, preflight=False):
+    """Public, read-only data without credentials: any site's scripts may read it, and
+    revalidate it with its ETag (CORS). `preflight`: the answer to a browser's OPTIONS
+    before such a request, which names what the request may carry."""
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Expose-Headers"] = "ETag"
+    if preflight:
+        response["Access-Control-Allow-Methods"] = ALLOW
+        response["Access-Control-Allow-Headers"] = "If-None-Match"
+        response["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def public_page(view, *, not_allowed=not_allowed_text, timeless=False, cross_origin=False):
+    """Decorate a public view: read-only methods (`read_only`), page cache, ETag,
+    Cache-Control and 304 answers.
 
     Only complete 200 responses that set no cookie are stored; errors and redirects
     always go to the view. `timeless`: the page shows no articles (the OpenAPI file),
     so no scheduled time can change it and its horizon is not asked (nor the database).
+    `cross_origin`: every answer (304s, errors and OPTIONS included) allows other
+    sites' scripts (`allow_cross_origin`), as the JSON APIs do.
     """
 
     @csrf_exempt
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.method not in READ_METHODS:
-            if request.method == "OPTIONS":
-                response = HttpResponse(status=200)
-            else:
-                response = not_allowed(request)
-            response["Allow"] = ALLOW
-            return response
+        response = answer(request, *args, **kwargs)
+        if cross_origin:
+            allow_cross_origin(response, preflight=request.method == "OPTIONS")
+        return response
+
+    @partial(read_only, not_allowed=not_allowed)
+    def answer(request, *args, **kwargs):
         use_cache = cache_enabled()
         generation = until = None
         if use_cache:

@@ -186,12 +186,9 @@ def _not_found(message):
 
 
 def _json(data, **dumps):
-    response = HttpResponse(
+    return HttpResponse(
         json.dumps(data, ensure_ascii=False, **dumps), content_type="application/json"
     )
-    # Public, read-only data without credentials: any site may read it.
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
 
 
 def _list_page(request, number, topic_id=None):

@@ -11,11 +11,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_safe
 
 from .. import sharing
 from ..models import Article
 from . import public
+from .caching import read_only
 
 TEMPLATE = "articles/share_preview.html"
 GONE_TEMPLATE = "articles/share_gone.html"
@@ -36,7 +36,7 @@ def article_page_context(request, article_id) -> dict:
     }
 
 
-@require_safe
+@read_only
 def shared_article(request, token):
     try:
         link = sharing.find(token)

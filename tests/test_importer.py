@@ -358,6 +358,50 @@ def test_taxonomy_files_create_topics_with_parents(tmp_path):
     assert "3 unchanged" in run_import(tmp_path)[1]
 
 
+def test_a_reimported_taxonomy_file_keeps_an_editors_topic_edits_and_reports_them(tmp_path):
+    path = tmp_path / "kws.yaml"
+    path.write_text("taxonomy: topic\n_id: kws\nname: KWS\ndescription: From the file.\n")
+    assert run_import(path)[0] == 0
+    Topic.objects.filter(slug="kws").update(description="The editor's text.")
+    path.write_text(
+        "taxonomy: topic\n_id: kws\nname: KWS v2\ndescription: From the file, v2.\n"
+        "keywords:\n  - spotting\n"
+    )
+
+    code, out, _ = run_import(path)
+
+    assert code == 0
+    assert (
+        f"conflict: {path}: description: kept the editor's \"The editor's text.\", "
+        "file has 'From the file, v2.'"
+    ) in out
+    topic = Topic.objects.get(slug="kws")
+    # The fields only the file changed take its values; the editor's stays.
+    assert (topic.name, topic.description, topic.keywords) == (
+        "KWS v2",
+        "The editor's text.",
+        ["spotting"],
+    )
+    # Unchanged file, next time: nothing to report, the editor's value still there.
+    code, out, _ = run_import(path)
+    assert "conflict:" not in out and "1 unchanged" in out
+    assert Topic.objects.get(slug="kws").description == "The editor's text."
+
+
+def test_a_taxonomy_file_never_moves_a_topics_address(client, tmp_path):
+    (tmp_path / "ai.yaml").write_text("taxonomy: topic\n_id: ai\nname: AI\n")
+    assert run_import(tmp_path / "ai.yaml")[0] == 0
+    other = tmp_path / "ai-dup.yaml"
+    other.write_text("taxonomy: topic\n_id: ai-dup\nname: AI\n")  # the same name
+
+    code, out, _ = run_import(other)
+
+    assert code == 0
+    assert f"{other}: _id 'ai-dup' is not the address of the topic 'AI' ('ai')" in out
+    assert list(Topic.objects.values_list("slug", flat=True)) == ["ai"]
+    assert client.get("/topics/ai/").status_code == 200
+
+
 def test_news_topics_match_taxonomy_names(tmp_path):
     (tmp_path / "ai.yaml").write_text("taxonomy: topic\n_id: artificial-intelligence\nname: AI\n")
     write(tmp_path, make_item(1, topics=["AI"]))

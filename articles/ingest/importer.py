@@ -86,6 +86,8 @@ _WRITTEN_ON_UPDATE = (
     "go_live_at", "take_down_at", "imported", "import_hash", "source_path",
     "last_import_run", "import_conflicts", "updated_at",
 )  # fmt: skip
+# A topic's fields that its taxonomy file gives, merged as an article's are.
+TOPIC_FIELDS = ("name", "short_name", "description", "keywords", "hashtags", "images", "services")
 # Tries for a file whose write collided with a concurrent import (see _retry_single).
 CONFLICT_RETRIES = 3
 # PostgreSQL's deadlock_detected and serialization_failure: the other side won, retry.
@@ -588,16 +590,32 @@ class Importer:
         if created:
             topic = Topic(slug=tax.slug, name=tax.name)
         before = _topic_state(topic)
+        warnings, conflicts = list(_warnings(entry)), []
         if tax.kind == "topic" or created or topic.kind == Topic.Kind.TAG:
+            # What the last import took from a file, against which an editor's change
+            # shows: the three-way merge of the articles', field by field.
+            base = itemfile.taxonomy_of(topic.taxonomy_data)
+            if topic.slug != tax.slug:
+                if created or base is None:
+                    topic.slug = tax.slug  # its first taxonomy file gives its address
+                else:
+                    warnings.append(
+                        f"{entry.name}: _id {tax.slug!r} is not the address of the topic "
+                        f"{topic.name!r} ({topic.slug!r}), found by its name: the address "
+                        "is kept"
+                    )
             topic.kind = tax.kind
-            topic.name = tax.name if (tax.kind == "topic" or created) else topic.name
-            topic.slug = tax.slug
-            topic.short_name = tax.short_name
-            topic.description = tax.description
-            topic.keywords = tax.keywords
-            topic.hashtags = tax.hashtags
-            topic.images = tax.images
-            topic.services = tax.services
+            names = TOPIC_FIELDS if (tax.kind == "topic" or created) else TOPIC_FIELDS[1:]
+            for name in names:
+                ours, theirs = getattr(topic, name), getattr(tax, name)
+                was = getattr(base, name) if base else Topic._meta.get_field(name).get_default()
+                if created or ours in (theirs, was):
+                    setattr(topic, name, theirs)
+                elif theirs != was:  # both changed it: the editor's value stays
+                    conflicts.append(
+                        {"path": entry.name, "topic": topic.slug, "field": name}
+                        | {"ours": ours, "theirs": theirs}
+                    )
             # A tag file for the same concept keeps its part (see below), or the two
             # files would overwrite each other on every run.
             tag_part = {"tag": topic.taxonomy_data["tag"]} if "tag" in topic.taxonomy_data else {}
@@ -610,14 +628,18 @@ class Importer:
         changed = created or _topic_state(topic) != before
         if changed:
             topic.save()
-        if not changed:
+        if conflicts:
+            outcome = Outcome.CONFLICT
+        elif not changed:
             outcome = Outcome.UNCHANGED
         else:
             outcome = Outcome.CREATED if created else Outcome.UPDATED
         return FileOutcome(
             entry.name,
             outcome,
-            warnings=_warnings(entry),
+            conflicts=tuple(conflicts),
+            warnings=tuple(warnings),
+            changed=changed,
             topic=changed,
             parents=(topic.pk, tax.kind, tuple(tax.parents)) if tax.parents else None,
         )

@@ -921,6 +921,18 @@ def _str_list(value, key, warnings) -> list[str]:
     return [str(v) for v in value if v is not None and not isinstance(v, dict | list)]
 
 
+def taxonomy_of(data: dict) -> TaxonomyEntry | None:
+    """The entry that a taxonomy file's stored data (`TaxonomyEntry.data`, kept as a
+    topic's `taxonomy_data`) describes, or None when it holds none: what the last
+    import took from the file, for the next one's three-way merge."""
+    if not isinstance(data, dict) or "taxonomy" not in data:
+        return None
+    try:
+        return _taxonomy("", data, "")
+    except _Invalid:
+        return None
+
+
 def _taxonomy(path, data, base_url) -> TaxonomyEntry:
     warnings: list[str] = []
     kind = _text(data, "taxonomy").strip().lower()

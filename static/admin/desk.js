@@ -37,10 +37,11 @@
     return true;
   }
 
-  function tickSuggestions() {
+  // `a` accepts: it only ever ticks (pressed on an item whose strong suggestions are
+  // ticked already, it must not take them away before `p`); `A` unticks them all.
+  function tickSuggestions(tick) {
     const boxes = Array.from(document.querySelectorAll(".desk-suggestions input[type=checkbox]"));
     if (!boxes.length) return false;
-    const tick = boxes.some((box) => !box.checked);
     boxes.forEach((box) => { box.checked = tick; });
     return true;
   }
@@ -62,7 +63,8 @@
     s: () => press("_save_next"),
     q: () => focus("id_quality"),
     h: () => focus("id_heat_pin"),
-    a: tickSuggestions,
+    a: () => tickSuggestions(true),
+    A: () => tickSuggestions(false),
     "?": toggleHelp,
   };
 

@@ -62,7 +62,7 @@ def test_twenty_items_reviewed_with_the_keyboard_alone(page, editor, queue):
     for n, article in enumerate(articles):
         expect(page.locator("#id_title")).to_have_value(article.title)
         page.wait_for_selector("html[data-desk-keys=on]", state="attached")
-        # The suggestion is ticked already; `a` would untick it, `a` again tick it.
+        # The suggestion is ticked already: `p` alone publishes with it (`a` would keep it).
         expect(
             page.get_by_role("checkbox", name=re.compile("^Robotics — .*“Humanoid”"))
         ).to_be_checked()
@@ -120,9 +120,14 @@ def test_keys_do_nothing_while_the_editor_types(page, editor, queue):
     page.keyboard.type(" p")  # typed into the title, not a publish
     expect(title).to_have_value(articles[0].title + " p")
     assert Article.objects.get(pk=articles[0].pk).status == Article.Status.REVIEW
-    # `a` outside a field unticks every suggestion, and `j` opens the next without saving.
+    # Outside a field `a` ticks every suggestion, again and again (it accepts, never
+    # takes back); `A` unticks them; `j` opens the next without saving.
     page.keyboard.press("Escape")
-    page.keyboard.press("a")
+    boxes = page.locator(".desk-suggestions input")
+    for _ in range(2):
+        page.keyboard.press("a")
+        expect(page.locator(".desk-suggestions input:checked")).to_have_count(boxes.count())
+    page.keyboard.press("A")
     expect(page.locator(".desk-suggestions input:checked")).to_have_count(0)
     page.keyboard.press("j")
     expect(page.locator("#id_title")).to_have_value(articles[1].title)

@@ -13,7 +13,7 @@ Also here: `RefuseNulMiddleware`, which answers 400 to a request carrying a NUL
 character, before any view or query sees it.
 """
 
-from django.http import HttpResponseBadRequest
+from django.core.exceptions import BadRequest
 from django.urls import reverse
 
 PUBLIC_POLICY = "; ".join(
@@ -84,9 +84,8 @@ class RefuseNulMiddleware:
 
     def __call__(self, request):
         if _carries_nul(request):
-            return HttpResponseBadRequest(
-                "Bad request: NUL character in the request.\n", content_type="text/plain"
-            )
+            # handler400 answers (JSON under /api/, the 400 page elsewhere).
+            raise BadRequest("NUL character in the request.")
         return self.get_response(request)
 
 

@@ -12,6 +12,7 @@ from articles.site.sitemaps import SITEMAPS, news_sitemap
 from newsroom import health
 
 # JSON under /api/, the 404 page elsewhere.
+handler400 = "articles.site.api.bad_request"
 handler404 = "articles.site.api.page_not_found"
 
 urlpatterns = [

@@ -519,3 +519,15 @@ def test_the_upload_form_states_the_limits(client, editor, settings):
     text = client.get(ADD_URL).content.decode()
     assert "At most 1234 files" in text and "more than 7 times its size" in text
     assert f"Choose at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files one by one" in text
+
+
+def test_more_files_than_a_request_may_carry_get_the_400_page_that_says_zip_them(
+    client, editor, settings
+):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    response = upload(client, *[news_file(n) for n in range(4)], name=None)
+    assert response.status_code == 400
+    assert "put them in one zip" in response.content.decode()
+    assert not ImportUpload.objects.exists()
+    page = client.get(ADD_URL).content.decode()
+    assert 'data-max-chosen="3"' in page and "Choose at most 3 files one by one" in page

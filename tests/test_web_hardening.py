@@ -89,6 +89,17 @@ def test_nul_in_a_public_url_is_a_bad_request(browser, site, url):
     assert browser.get(url).status_code == 400
 
 
+def test_a_bad_request_answers_in_the_addresss_own_language(browser, site):
+    """JSON under /api/, whose clients read JSON (as their 404s); the site's page elsewhere."""
+    api = browser.get("/api/news/?page=%00")
+    assert api["Content-Type"] == "application/json"
+    assert api.json() == {"error": "NUL character in the request."}
+    assert api["Access-Control-Allow-Origin"] == "*"
+    page = browser.get("/search/?q=%00")
+    assert page["Content-Type"].startswith("text/html")
+    assert "That request could not be read" in page.content.decode()
+
+
 @pytest.mark.parametrize("url", NUL_ADMIN_URLS)
 def test_nul_in_an_admin_filter_is_a_bad_request(staff_browser, site, url):
     assert staff_browser.get(url).status_code == 400

@@ -29,6 +29,7 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpResponse, JsonResponse
 from django.utils.html import strip_tags
 from django.views import defaults
@@ -52,6 +53,15 @@ def page_not_found(request, exception):
     if request.path.startswith("/api/"):
         return _error(404, "No such address.")
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception):
+    """The site's 400 (handler400): JSON under /api/ (what the request did wrong, when it
+    is ours to say: a BadRequest), the 400.html page everywhere else."""
+    if request.path.startswith("/api/"):
+        said = isinstance(exception, BadRequest) and str(exception)
+        return _error(400, said or "Bad request.")
+    return defaults.bad_request(request, exception)
 
 
 # Bounds keep a silly number from overflowing the database's integers.

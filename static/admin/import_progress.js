@@ -1,10 +1,24 @@
-// The progress of an upload's preview or import (templates/admin/articles/importupload/preview.html).
+// The progress of an upload's preview or import (templates/admin/articles/importupload/preview.html),
+// and the upload form's check of how many files were chosen (upload.html).
 // Polls the upload's progress view every second and moves the bar; once the worker is done
 // the page reloads to show the preview or the import run. Without JavaScript the page has a
 // refresh link instead; the site's CSP allows no inline script, hence this file.
 "use strict";
 
 (function () {
+  // The upload form: more files than a request may carry (Django answers such a request
+  // with a bare 400 before any view runs) are refused here, in one line, before sending.
+  const form = document.getElementById("import-upload-form");
+  if (form) {
+    const input = form.querySelector("input[type=file]");
+    const most = Number(form.dataset.maxChosen);
+    input.addEventListener("change", () => {
+      const many = input.files.length > most;
+      input.setCustomValidity(many ? `At most ${most} files one by one: put more in a zip.` : "");
+      if (many) input.reportValidity();
+    });
+  }
+
   const box = document.getElementById("import-progress");
   if (!box) return;
   const bar = box.querySelector("progress");

@@ -6,6 +6,8 @@ this test's thread (`run_queued_tasks`), between the browser's steps, as a worke
 beside the server would.
 """
 
+import re
+
 import pytest
 
 from articles.ingest.importer import Importer
@@ -75,3 +77,23 @@ def test_an_editor_imports_a_zip_through_preview_and_confirm(context, page, edit
     assert Article.objects.count() == 29
     assert Article.objects.get(web_url__endswith="/story-1").title == EDITORS_TITLE
     assert problems == []
+
+
+def test_more_files_than_a_request_carries_are_refused_in_the_form(page, editor, settings):
+    """Django answers a request with more files than DATA_UPLOAD_MAX_NUMBER_FILES with a
+    bare 400 before any view runs; the form says so first, in one line, and sends nothing."""
+    most = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+    log_in(page, editor)
+    page.goto("/admin/articles/importupload/add/")
+    files = [
+        {"name": f"{n:03d}.md", "mimeType": "text/markdown", "buffer": news_file(n)[1]}
+        for n in range(most + 1)
+    ]
+    field = page.get_by_label("Files:")
+    field.set_input_files(files)
+    message = field.evaluate("input => input.validationMessage")
+    assert message == f"At most {most} files one by one: put more in a zip."
+    page.get_by_role("button", name="Upload and preview").click()
+    expect(page).to_have_url(re.compile(r"/admin/articles/importupload/add/$"))  # not sent
+    field.set_input_files(files[:2])
+    assert field.evaluate("input => input.validationMessage") == ""

@@ -159,6 +159,8 @@ def test_minimum_heat(client):
         "page=0",
         "page=-3",
         "page=1.5",
+        "page=%EF%BC%92",  # a full-width 2: int() would take it
+        "page=%2B1",
         "page=99999999999999999999999999",
         "minimum_heat=hot",
         "minimum_heat=99999999999999999999999999",

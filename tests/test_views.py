@@ -137,11 +137,15 @@ def test_pages_of_twenty_and_links_keep_the_filters(client):
     assert 'href="/?view=latest"' in second.content.decode()
 
 
-@pytest.mark.parametrize("page", ["3", "0", "-1", "abc", "1.5", "99999999999999999999999"])
+@pytest.mark.parametrize(
+    "page", ["3", "0", "-1", "abc", "1.5", "99999999999999999999999", "２", "%201", "%2B1", "1_0"]
+)
 def test_bad_or_past_the_end_pages_are_404(client, page):
-    make_article()
-    response = client.get(f"/?page={page}")
-    assert response.status_code == 404
+    """Only ASCII digits are a page number (int() also takes "２", " 1", "+1", "1_0")."""
+    article = make_article(topics=[make_topic("Robots", slug="robots")])
+    for url in ("/", "/topics/robots/", f"/providers/{article.provider.domain}/", "/search/?q=x&"):
+        response = client.get(f"{url}{'&' if '?' in url else '?'}page={page}")
+        assert response.status_code == 404, url
 
 
 def test_unknown_view_falls_back_to_top(client):

@@ -72,10 +72,7 @@ def _int_param(request, name, low, high):
     value = request.GET.get(name, "")
     if value == "":
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
+    number = int(value) if public.WHOLE_NUMBER.fullmatch(value) else None
     if number is None or not low <= number <= high:
         raise ValueError(f"{name} must be a whole number from {low} to {high}.")
     return number

@@ -916,10 +916,16 @@ class Page:
         return self.number - 1
 
 
+# What a number in an address is: ASCII digits, an optional minus sign before them.
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
 def page_number(value) -> int:
     """The page asked for in `?page=`; ValueError unless a whole number in 1..MAX_PAGE."""
     if value in (None, ""):
         return 1
+    if not WHOLE_NUMBER.fullmatch(value):  # int() would also take " 2", "+2" and "２"
+        raise ValueError("page must be a whole number")
     number = int(value)
     if not 1 <= number <= MAX_PAGE:
         raise ValueError(f"page must be between 1 and {MAX_PAGE}")

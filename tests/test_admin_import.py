@@ -531,3 +531,16 @@ def test_more_files_than_a_request_may_carry_get_the_400_page_that_says_zip_them
     assert not ImportUpload.objects.exists()
     page = client.get(ADD_URL).content.decode()
     assert 'data-max-chosen="3"' in page and "Choose at most 3 files one by one" in page
+
+
+def test_a_changed_image_list_reads_as_the_images_not_as_python(client, imported):
+    from articles.ingest.itemfile import Image
+
+    images = [
+        Image(url="https://img.example/1.jpg", width=800, height=450, is_cached=True),
+        Image(url="https://img.example/added.jpg", width=10, height=10, title="A chart"),
+    ]
+    the_upload = previewed(client, news_file(1, images=images))
+    shown = page(client, the_upload)
+    assert "A chart (https://img.example/added.jpg)" in shown
+    assert "{&#x27;url&#x27;" not in shown and "{'url'" not in shown

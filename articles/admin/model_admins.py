@@ -14,6 +14,7 @@ else but never the status; see docs/admin.md.
 """
 
 import datetime as dt
+import json
 import re
 from functools import partial
 from urllib.parse import urlencode
@@ -74,7 +75,7 @@ from .forms import (
 )
 from .image_cache import hosted_previews, image_preview, source_link
 from .images import refresh_lead_thumbnail
-from .revisions import RevisionsMixin, short_secured
+from .revisions import RevisionsMixin, record_label, short_secured
 from .share_links import ShareLinksMixin
 
 PREVIEW_TEMPLATE = "admin/articles/article/preview.html"
@@ -868,8 +869,10 @@ def _value_table(headers, rows):
     def cell(value):
         if isinstance(value, SafeString):  # built with format_html: escaped already
             return value
-        if isinstance(value, list | dict):
-            value = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if isinstance(value, list):  # names, or image and coverage records
+            value = ", ".join(record_label(v) if isinstance(v, dict) else str(v) for v in value)
+        elif isinstance(value, dict):
+            value = json.dumps(value, ensure_ascii=False)
         return Truncator("" if value is None else str(value)).chars(300)
 
     head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))

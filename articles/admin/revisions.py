@@ -168,8 +168,8 @@ def render_change(name, pair, titles=None):
         )
     if kind == revisions.RECORDS:
         return _added_removed(
-            [_record(v) for v in after or () if v not in (before or ())],
-            [_record(v) for v in before or () if v not in (after or ())],
+            [record_label(v) for v in after or () if v not in (before or ())],
+            [record_label(v) for v in before or () if v not in (after or ())],
         )
     return format_html("<del>{}</del> → <ins>{}</ins>", _plain(name, before), _plain(name, after))
 
@@ -223,7 +223,7 @@ def _plain(name, value, titles=None):
     return str(value)
 
 
-def _record(value):
+def record_label(value):
     """An image or coverage entry, by its URL (and title)."""
     if not isinstance(value, dict):
         return json.dumps(value)

@@ -107,6 +107,10 @@ def test_the_change_form_offers_both_buttons_and_they_work_without_script(tmp_pa
 def test_a_contributor_cannot_take_the_files_status(tmp_path, client):
     article = conflicted(tmp_path, "status")
     client.force_login(make_staff("carl", group="Contributors"))
+    html = client.get(change_url(article)).content.decode()
+    take = reverse("admin:articles_article_resolve_conflict", args=[article.pk, "status", "take"])
+    assert take not in html  # not offered, as the server would refuse it
+    assert "taking the file's status needs the publishing right" in html.replace("&#x27;", "'")
     assert resolve(client, article, "status", "take").status_code == 403
     article.refresh_from_db()
     assert article.status == Article.Status.REJECTED and article.import_conflicts != []

@@ -557,6 +557,14 @@ class ArticleAdmin(RevisionsMixin, QueueWalkMixin, ShareLinksMixin, admin.ModelA
     # in one.
 
     def get_object(self, request, object_id, from_field=None):
+        obj = self._read_object(request, object_id, from_field)
+        if obj is not None:
+            # What the form's own buttons may offer (the conflicts' "take the file's
+            # status"); the views that act check the right again.
+            obj.may_publish = self.has_publish_permission(request)
+        return obj
+
+    def _read_object(self, request, object_id, from_field):
         obj = super().get_object(request, object_id, from_field)
         if obj is None or request.method != "POST":
             return obj
@@ -852,6 +860,12 @@ def _conflict_row(conflict):
 def _resolve_buttons(article, conflict):
     field = conflict.get("field")
     url = partial(reverse, "admin:articles_article_resolve_conflict")
+    if field == "status" and not getattr(article, "may_publish", False):
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" formnovalidate>Keep mine'
+            "</button> (taking the file's status needs the publishing right)",
+            url(args=[article.pk, field, conflicts.KEEP]),
+        )
     return format_html(
         '<button type="submit" class="button" formaction="{}" formnovalidate>Keep mine</button> '
         '<button type="submit" class="button" formaction="{}" formnovalidate>'

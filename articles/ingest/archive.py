@@ -3,7 +3,8 @@
 The admin hands over what the browser sent; `unpack()` returns the files to import,
 in memory, or raises Refused with one line per problem when the upload as a whole
 cannot be taken: more files or bytes than the settings allow, a zip that expands
-more than NEWSROOM_UPLOAD_MAX_ZIP_RATIO times its size (a zip bomb), a member named
+more than NEWSROOM_UPLOAD_MAX_ZIP_RATIO times its size to more than a megabyte (a zip
+bomb), a member named
 with `..` or an absolute path, a damaged or encrypted zip. A zip's sizes are read from
 its directory before anything is decompressed, and every member is read with a cap,
 so a zip that lies about its sizes is refused too, never unpacked beyond the limits.
@@ -21,6 +22,9 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from django.conf import settings
 
+# A zip that unpacks to less is small however well it compressed (one long, repetitive
+# file can compress 200 times): the expansion ratio is judged above this only.
+RATIO_FLOOR = 1024 * 1024
 # Folders that zip tools add beside the content (macOS resource forks): never items.
 IGNORED_FOLDERS = ("__MACOSX/",)
 
@@ -89,7 +93,7 @@ def _members(upload, limits: Limits, budget: int) -> list[tuple[str, bytes]]:
         if declared > budget:
             raise _too_large(limits)
         size = getattr(upload, "size", None) or sum(info.compress_size for info in members) or 1
-        if declared > size * limits.max_ratio:
+        if declared > RATIO_FLOOR and declared > size * limits.max_ratio:
             raise Refused(
                 [
                     f"{upload.name}: unpacks to {declared:,} bytes, {declared // size:,} times "

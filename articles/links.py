@@ -19,7 +19,8 @@ _PLAIN_HTTP_URL = re.compile(
 
 
 def is_http_url(value) -> bool:
-    """True for an absolute http(s) URL with a host; False for anything else, never raises."""
+    """True for an absolute http(s) URL with a host and no credentials; False for
+    anything else, never raises."""
     if not isinstance(value, str) or not value:
         return False
     return _is_http_url(value)
@@ -35,7 +36,10 @@ def _is_http_url(value: str) -> bool:
         parts.port  # noqa: B018 - only checked
     except ValueError:  # "https://[::1", a port of "x" or 99999
         return False
-    return parts.scheme.lower() in ALLOWED_SCHEMES and bool(host)
+    # A user name or password before the host ("https://bank.example@evil.example/")
+    # makes a link read as a site it does not go to: never a link here.
+    credentials = parts.username is not None or parts.password is not None
+    return parts.scheme.lower() in ALLOWED_SCHEMES and bool(host) and not credentials
 
 
 def clean_url(value: str, base_url: str = "") -> str | None:

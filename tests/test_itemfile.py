@@ -246,7 +246,15 @@ def test_missing_required_fields(remove, message):
 
 
 @pytest.mark.parametrize(
-    "url", ["javascript:alert(1)", "data:text/html,<b>x</b>", "ftp://a.example/x", "//a.example/"]
+    "url",
+    [
+        "javascript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "ftp://a.example/x",
+        "//a.example/",
+        "https://user:pass@a.example/x",  # credentials: a link that reads as another site
+        "https://bank.example@evil.example/login",
+    ],
 )
 def test_other_url_schemes_are_refused(url):
     text = GOOD.replace(
@@ -348,3 +356,11 @@ def test_unknown_taxonomy_kind():
     assert (
         "taxonomy is 'colour'" in error_of("taxonomy: colour\n_id: x\n", name="item.yaml").message
     )
+
+
+def test_an_at_sign_in_the_path_is_no_credential():
+    url = "https://medium.example/@writer/robots-fold"
+    text = GOOD.replace(
+        'webUrl: "https://techwire.example/2026/03/02/robots-fold"', f'webUrl: "{url}"'
+    )
+    assert parse(text).web_url == url

@@ -376,3 +376,16 @@ def test_a_control_character_in_the_body_fails_at_its_line():
     assert isinstance(error, itemfile.FileError)
     assert "body holds the control character U+0000" in error.message
     assert error.line == text.splitlines().index("not \x00 fine") + 1
+
+
+@pytest.mark.parametrize("mark", ["\u202e", "\u202d", "\u2066", "\u2069"])
+def test_a_bidirectional_override_in_a_title_fails_the_file(mark):
+    """ "evil \u202egnp.exe" shows as "evil exe.png": a title must read as what it is."""
+    error = parse(item_text().replace('"Story 1"', f'"Invoice{mark}fdp.exe"'))
+    assert isinstance(error, itemfile.FileError)
+    assert f"title holds the control character U+{ord(mark):04X}" in error.message
+
+
+def test_right_to_left_text_itself_is_fine():
+    text = item_text().replace('"Story 1"', '"שלום and سلام, with marks \u200f\u200e"')
+    assert parse(text).title.startswith("שלום")

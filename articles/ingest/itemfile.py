@@ -609,8 +609,10 @@ def _text(data, key, *, required=False, where="", max_length=None):
 
 
 # NUL and the other C0 controls but tab and line breaks: no text needs them, PostgreSQL
-# refuses NUL, and they garble pages and feeds (XML 1.0 forbids them).
-_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# refuses NUL, and they garble pages and feeds (XML 1.0 forbids them). Also the
+# bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
+# make a title read as what it is not ("invoice\u202efdp.exe" shows as "invoiceexe.pdf").
+_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 def _refuse_control_characters(value: str, label: str, data, key):

@@ -34,7 +34,7 @@ run: install
 	  $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make serve: a production-like server on http://$(HOST):$(PORT)/ (gunicorn, DEBUG off,
-## whitenoise static files) with a task worker beside it; Ctrl-C stops both. Plain HTTP,
+## whitenoise static files, media from MEDIA_ROOT) with a task worker beside it; Ctrl-C stops both. Plain HTTP,
 ## so the HTTPS redirect and secure-only cookies are off unless set; without
 ## DJANGO_SECRET_KEY a throwaway key is made for this run.
 serve: install
@@ -45,7 +45,8 @@ serve: install
 	@export DJANGO_DEBUG=0 \
 	  DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
 	  DJANGO_SECURE_SSL_REDIRECT="$${DJANGO_SECURE_SSL_REDIRECT:-0}" \
-	  DJANGO_SECURE_COOKIES="$${DJANGO_SECURE_COOKIES:-0}"; \
+	  DJANGO_SECURE_COOKIES="$${DJANGO_SECURE_COOKIES:-0}" \
+	  NEWSROOM_SERVE_MEDIA="$${NEWSROOM_SERVE_MEDIA:-1}"; \
 	$(BIN)/python manage.py collectstatic --noinput -v 0 && \
 	$(BIN)/python manage.py migrate --noinput -v 0 && \
 	exec $(BIN)/python manage.py with_worker -- \

@@ -221,6 +221,10 @@ STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+# Django itself serves MEDIA_ROOT at MEDIA_URL with DEBUG on, and with this set (`make
+# serve`, a production-like trial on one machine). In production the web server or the
+# object storage serves it (docs/deploy.md "Media"): Django's file view is slow.
+NEWSROOM_SERVE_MEDIA = env_bool("NEWSROOM_SERVE_MEDIA", DEBUG)
 # The media storage (editors' uploads, the image cache's files): local files under
 # MEDIA_ROOT, or any Django storage, e.g. S3-compatible (docs/deploy.md "Images").
 NEWSROOM_MEDIA_STORAGE = os.environ.get(

@@ -1,10 +1,11 @@
 import os
+import re
 
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from articles.site import views as article_views
 from articles.site.caching import public_page
@@ -38,5 +39,12 @@ urlpatterns = [
 if os.environ.get("NEWSROOM_BENCH") == "1":
     # The benchmark's baseline (bench/public_site.py): a constant response.
     urlpatterns.insert(0, path("bench/trivial/", article_views.bench_trivial))
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.NEWSROOM_SERVE_MEDIA:
+    # static() adds nothing with DEBUG off, so the view is named here (settings).
+    urlpatterns.append(
+        re_path(
+            rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )

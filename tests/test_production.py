@@ -633,3 +633,28 @@ def test_postgres_prepares_the_public_pages_statements(client, settings):
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("articles_articleimage" in statement for statement in prepared), prepared
+
+
+@pytest.mark.django_db
+def test_media_is_served_with_debug_off_only_when_asked(client, settings, tmp_path):
+    """`make serve` (DEBUG off) sets NEWSROOM_SERVE_MEDIA so that its pictures show."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import newsroom.urls
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.txt").write_text("a picture, say")
+    settings.MEDIA_ROOT = tmp_path
+    try:
+        for serve_media, status in ((False, 404), (True, 200)):
+            settings.DEBUG, settings.NEWSROOM_SERVE_MEDIA = False, serve_media
+            importlib.reload(newsroom.urls)
+            clear_url_caches()
+            assert client.get("/media/images/a.txt").status_code == status, serve_media
+        assert client.get("/media/../settings.py").status_code in (400, 404)  # never the file
+    finally:
+        settings.NEWSROOM_SERVE_MEDIA = False
+        importlib.reload(newsroom.urls)
+        clear_url_caches()

@@ -29,6 +29,7 @@ from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
 from . import changes, clock
+from .ingest.schema import MAX_INT  # the integer columns hold 32 bits on PostgreSQL
 from .links import is_http_url
 from .rendering import RenderError, render_markdown
 from .site.addresses import article_address, provider_url, topic_url
@@ -38,8 +39,6 @@ SLUG_MAX_LENGTH = 200
 # The largest editor boost or penalty, and topic modifier, in hours: beyond a week,
 # publishing, rejecting or pinning a heat says it better.
 BOOST_LIMIT_HOURS = 168
-# The integer columns hold 32 bits on PostgreSQL (the import's schema.MAX_INT).
-MAX_INT = 2**31 - 1
 
 # Bulk editor actions touch rows by id in slices of this many: one statement can carry
 # only so many parameters (SQLite builds may allow just 999; PostgreSQL 65,535 with the
@@ -56,7 +55,10 @@ def id_batches(ids):
 
 def validate_http_url(value):
     if value and not is_http_url(value):
-        raise ValidationError("Only http:// and https:// URLs are allowed.", code="scheme")
+        raise ValidationError(
+            "Only http:// and https:// URLs, without a user name or password, are allowed.",
+            code="scheme",
+        )
 
 
 class HttpURLField(models.URLField):

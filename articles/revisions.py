@@ -267,7 +267,7 @@ def revert(article_id, number, *, user, fields=None, can_publish=False, version=
     schedule, without the publishing right). `version` is the stale-edit guard's
     (forms.version_of): a revert built from an older page is refused.
     """
-    from .admin.forms import PUBLISHING_FIELDS, version_of  # the guard's and the right's
+    from .admin.forms import PUBLISHING_RIGHT_FIELDS, version_of  # the guard's and the right's
 
     with transaction.atomic():
         article = Article.objects.filter(pk=article_id).locked().first()
@@ -288,9 +288,10 @@ def revert(article_id, number, *, user, fields=None, can_publish=False, version=
         if not can_publish:
             # What only the publishing right changes: the status and the schedule (a
             # "go live at" reverted away would publish a scheduled item at once).
-            kept = sorted(set(wanted) & {"status", *PUBLISHING_FIELDS})
-            if kept and fields is not None and set(fields) <= set(kept):
-                raise RevertError(f"Changing {', '.join(kept)} needs the publishing right.")
+            if fields is not None and set(fields) <= set(PUBLISHING_RIGHT_FIELDS):
+                refused = ", ".join(sorted(fields))
+                raise RevertError(f"Changing {refused} needs the publishing right.")
+            kept = sorted(set(wanted) & set(PUBLISHING_RIGHT_FIELDS))
             for name in kept:
                 del wanted[name]
         if not wanted:

@@ -23,8 +23,9 @@ the uncompressed body's ETag: a page served from the page cache is compressed on
 
 Also here, because it is about what goes on the wire: a 304 Not Modified leaves
 without `Content-Length` (CommonMiddleware would add `Content-Length: 0`, which RFC
-9110 §8.6 forbids unless it equals the 200's), and with the `Vary` and ETag the 200
-would have carried (§15.4.5).
+9110 §8.6 forbids unless it equals the 200's), and a public page's 304 (marked
+`compressible` by `articles.site.caching`) with the `Vary` and ETag its 200 would
+have carried (§15.4.5).
 """
 
 import gzip
@@ -130,7 +131,7 @@ class CompressionMiddleware:
         coding = chosen_coding(request.headers.get("Accept-Encoding", ""))
         if response.status_code == 304:
             del response.headers["Content-Length"]
-            if _is_public(request, response):
+            if getattr(response, "compressible", False) and _is_public(request, response):
                 # What the 200 would have carried (RFC 9110 15.4.5): its Vary and its
                 # ETag, weak for a client that takes a coding (below).
                 patch_vary_headers(response, ("Accept-Encoding",))

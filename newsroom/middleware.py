@@ -14,7 +14,7 @@ character, before any view or query sees it.
 """
 
 from django.core.exceptions import BadRequest
-from django.urls import reverse
+from django.urls import get_resolver, get_urlconf, reverse
 
 PUBLIC_POLICY = "; ".join(
     [
@@ -84,8 +84,10 @@ class RefuseNulMiddleware:
 
     def __call__(self, request):
         if _carries_nul(request):
-            # handler400 answers (JSON under /api/, the 400 page elsewhere).
-            raise BadRequest("NUL character in the request.")
+            # The site's own 400 (handler400: JSON under /api/, the 400 page elsewhere),
+            # answered here rather than raised: a NUL is no error of ours to log at length.
+            handler = get_resolver(get_urlconf()).resolve_error_handler(400)
+            return handler(request, BadRequest("NUL character in the request."))
         return self.get_response(request)
 
 

@@ -161,6 +161,7 @@ def test_minimum_heat(client):
         "page=1.5",
         "page=%EF%BC%92",  # a full-width 2: int() would take it
         "page=%2B1",
+        "minimum_heat=" + "1" * 5000,  # past int()'s own digit limit
         "page=99999999999999999999999999",
         "minimum_heat=hot",
         "minimum_heat=99999999999999999999999999",
@@ -168,11 +169,13 @@ def test_minimum_heat(client):
     ],
 )
 def test_bad_parameters_are_400_with_a_json_error(client, query):
+    """Each says which parameter and what it takes, in our words."""
     make_article()
     response = client.get(f"/api/news/?{query}")
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
-    assert isinstance(response.json()["error"], str)
+    name = query.split("=")[0]
+    assert response.json()["error"].startswith(f"{name} must be a whole number from ")
 
 
 def test_queries_do_not_grow_with_the_page(client):

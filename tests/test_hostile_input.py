@@ -378,7 +378,7 @@ def test_a_control_character_in_the_body_fails_at_its_line():
     assert error.line == text.splitlines().index("not \x00 fine") + 1
 
 
-@pytest.mark.parametrize("mark", ["\u202e", "\u202d", "\u2066", "\u2069"])
+@pytest.mark.parametrize("mark", ["\u202e", "\u202d"])
 def test_a_bidirectional_override_in_a_title_fails_the_file(mark):
     """ "evil \u202egnp.exe" shows as "evil exe.png": a title must read as what it is."""
     error = parse(item_text().replace('"Story 1"', f'"Invoice{mark}fdp.exe"'))
@@ -387,5 +387,7 @@ def test_a_bidirectional_override_in_a_title_fails_the_file(mark):
 
 
 def test_right_to_left_text_itself_is_fine():
-    text = item_text().replace('"Story 1"', '"שלום and سلام, with marks \u200f\u200e"')
+    """With its marks, embeddings and isolates (U+200E/F, U+202A-C, U+2066-9)."""
+    marks = "\u200f\u200e \u202b\u202c \u2067x\u2069"
+    text = item_text().replace('"Story 1"', f'"שלום and سلام, with marks {marks}"')
     assert parse(text).title.startswith("שלום")

@@ -117,6 +117,14 @@ def test_a_304_carries_no_content_length_and_the_200s_validator_and_vary(client,
             # RFC 9110 15.4.5: the ETag and Vary the 200 would have sent.
             assert again["ETag"] == first["ETag"], (url, coding)
             assert "Accept-Encoding" in again["Vary"], (url, coding)
+    # A static file's 304 (whitenoise's, whose 200 is never compressed here) keeps its tag.
+    for coding in ("", "gzip, br"):
+        headers = {"Accept-Encoding": coding} if coding else {}
+        first = client.get("/static/css/site.css", headers=headers)
+        again = client.get(
+            "/static/css/site.css", headers={**headers, "If-None-Match": first["ETag"]}
+        )
+        assert again.status_code == 304 and again["ETag"] == first["ETag"], coding
 
 
 @pytest.mark.parametrize(

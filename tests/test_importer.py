@@ -388,6 +388,28 @@ def test_a_reimported_taxonomy_file_keeps_an_editors_topic_edits_and_reports_the
     assert Topic.objects.get(slug="kws").description == "The editor's text."
 
 
+def test_what_only_the_files_changed_is_never_an_editors(tmp_path):
+    """The merge's base is read as the import read it: relative image paths resolved,
+    and a description that a tag file filled in is the files', not an editor's."""
+    path = tmp_path / "t.yaml"
+    path.write_text("taxonomy: topic\n_id: kws\nname: KWS\nimages:\n  - /assets/a.png\n")
+    tag = tmp_path / "tag.yaml"
+    tag.write_text("taxonomy: tag\n_id: kws\ndescription: From the tag.\n")
+    assert run_import(path, tag)[0] == 0
+    assert Topic.objects.get(slug="kws").description == "From the tag."
+    path.write_text(
+        "taxonomy: topic\n_id: kws\nname: KWS\ndescription: From the topic file.\n"
+        "images:\n  - /assets/b.png\n"
+    )
+
+    code, out, _ = run_import(path)
+
+    assert code == 0 and "conflict:" not in out
+    topic = Topic.objects.get(slug="kws")
+    assert topic.description == "From the topic file."
+    assert [url.rsplit("/", 1)[1] for url in topic.images] == ["b.png"]
+
+
 def test_a_taxonomy_file_never_moves_a_topics_address(client, tmp_path):
     (tmp_path / "ai.yaml").write_text("taxonomy: topic\n_id: ai\nname: AI\n")
     assert run_import(tmp_path / "ai.yaml")[0] == 0

@@ -644,16 +644,18 @@ def test_media_is_served_with_debug_off_only_when_asked(client, settings, tmp_pa
 
     import newsroom.urls
 
-    (tmp_path / "images").mkdir()
-    (tmp_path / "images" / "a.txt").write_text("a picture, say")
-    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "media" / "images").mkdir(parents=True)
+    (tmp_path / "media" / "images" / "a.txt").write_text("a picture, say")
+    (tmp_path / "secret.txt").write_text("beside the media, not in it")
+    settings.MEDIA_ROOT = tmp_path / "media"
     try:
         for serve_media, status in ((False, 404), (True, 200)):
             settings.DEBUG, settings.NEWSROOM_SERVE_MEDIA = False, serve_media
             importlib.reload(newsroom.urls)
             clear_url_caches()
             assert client.get("/media/images/a.txt").status_code == status, serve_media
-        assert client.get("/media/../settings.py").status_code in (400, 404)  # never the file
+        for outside in ("/media/../secret.txt", "/media/%2e%2e/secret.txt", "/media//etc/passwd"):
+            assert client.get(outside).status_code in (400, 404), outside  # never the file
     finally:
         settings.NEWSROOM_SERVE_MEDIA = False
         importlib.reload(newsroom.urls)

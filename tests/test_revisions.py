@@ -296,10 +296,13 @@ def test_a_contributor_s_revert_cannot_change_the_schedule_or_the_embargo(client
     assert "go_live_at, status, take_down_at (changing them needs the publishing right)" in (
         response.content.decode()
     )
-    refused = client.post(
-        revert_url(article, 1), {"field": ["go_live_at"], "version": version_of(article)}
-    )
-    assert refused.status_code == 302
+    # Ticked alone, those fields are refused, whether or not they differ from then.
+    for ticked in (["go_live_at"], ["status", "embargo_until"]):
+        refused = client.post(
+            revert_url(article, 1), {"field": ticked, "version": version_of(article)}, follow=True
+        )
+        said = f"Changing {', '.join(sorted(ticked))} needs the publishing right."
+        assert said in refused.content.decode(), ticked
     article.refresh_from_db()
     assert article.go_live_at == soon
 

@@ -540,3 +540,22 @@ def test_a_date_a_few_minutes_ahead_or_an_item_already_live_is_not_held_back(
     assert code == 0 and "is still to come" not in out
     visible = Article.objects.published().values_list("web_url", flat=True)
     assert set(visible) == {"https://wire.example/near", "https://wire.example/live"}
+
+
+def test_an_item_waiting_for_its_date_follows_a_corrected_date(tmp_path, frozen_clock):
+    """Upstream fixes the date it got wrong: the item waits for the new one, or goes
+    live now when the new one has come."""
+    path = _dated(news_file(tmp_path, "fixed"), frozen_clock.now + dt.timedelta(days=3))
+    assert run_import(path)[0] == 0
+    later = frozen_clock.now + dt.timedelta(days=1)
+    _dated(path, later, was=frozen_clock.now + dt.timedelta(days=3))
+    assert run_import(path)[0] == 0
+    article = Article.objects.get(web_url="https://wire.example/fixed")
+    assert (article.go_live_at, article.went_live_at) == (later, None)
+
+    past = frozen_clock.now - dt.timedelta(hours=2)
+    _dated(path, past, was=later)
+    assert run_import(path)[0] == 0
+    article.refresh_from_db()
+    assert article.go_live_at is None and article.went_live_at == frozen_clock.now
+    assert Article.objects.published().filter(pk=article.pk).exists()

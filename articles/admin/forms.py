@@ -19,9 +19,10 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from .. import revisions
+from ..ingest.schema import MAX_INT
 from ..ingest.snapshot import changed_since_import
 from ..links import HOST_NAME
-from ..models import MAX_INT, Article, Provider, Topic, make_slug
+from ..models import Article, Provider, Topic, make_slug
 from .desk import choice_label, related_suggestions, suggestion_label, topic_suggestions
 from .images import validate_image_upload
 
@@ -34,6 +35,7 @@ URL_FIELDS = ["web_url", "original_url", "amp_web_url", "cdn_amp_web_url"]
 WIDE = "width: 100%; max-width: 48em"
 # Scheduling and embargo: like the status, only for editors with the publishing right.
 PUBLISHING_FIELDS = ("go_live_at", "take_down_at", "embargo_until")
+PUBLISHING_RIGHT_FIELDS = ("status", *PUBLISHING_FIELDS)
 HEAT_PIN_ERRORS = {
     "min_value": "A pinned heat must be 0 or more (leave it empty for the computed one).",
     "max_value": f"A pinned heat must be at most {MAX_INT:,}.",

@@ -511,7 +511,7 @@ class ArticleAdmin(RevisionsMixin, QueueWalkMixin, ShareLinksMixin, admin.ModelA
     def save_model(self, request, obj, form, change):
         # Belt and braces: the form already locks these fields for such users.
         if not self.has_publish_permission(request):
-            locked = ("status", *forms.PUBLISHING_FIELDS)
+            locked = forms.PUBLISHING_RIGHT_FIELDS
             stored = Article.objects.filter(pk=obj.pk).values(*locked).first() or {
                 "status": Article.Status.REVIEW
             }

@@ -594,7 +594,10 @@ class Importer:
         if tax.kind == "topic" or created or topic.kind == Topic.Kind.TAG:
             # What the last import took from a file, against which an editor's change
             # shows: the three-way merge of the articles', field by field.
-            base = itemfile.taxonomy_of(topic.taxonomy_data)
+            base_url = self.parse_settings.base_url
+            base = itemfile.taxonomy_of(topic.taxonomy_data, base_url)
+            # A description a tag file filled in (below) is the files', not an editor's.
+            tag = itemfile.taxonomy_of(topic.taxonomy_data.get("tag"), base_url)
             if topic.slug != tax.slug:
                 if created or base is None:
                     topic.slug = tax.slug  # its first taxonomy file gives its address
@@ -609,7 +612,8 @@ class Importer:
             for name in names:
                 ours, theirs = getattr(topic, name), getattr(tax, name)
                 was = getattr(base, name) if base else Topic._meta.get_field(name).get_default()
-                if created or ours in (theirs, was):
+                filled = name == "description" and tag is not None and ours == tag.description
+                if created or filled or ours in (theirs, was):
                     setattr(topic, name, theirs)
                 elif theirs != was:  # both changed it: the editor's value stays
                     conflicts.append(
@@ -747,6 +751,7 @@ class Importer:
                 if not any(c.field == "status" for c in conflicts):
                     conflicts.append(Conflict("status", ours["status"], theirs["status"]))
             changed = {name for name in merged if merged[name] != ours[name]}
+            dated = article.published_at  # before the file's values go in
             merged_columns = schema.columns(merged, schema.ITEM)
             for name in changed & set(ARTICLE_FIELDS):
                 column = ARTICLE_FIELDS[name].column
@@ -757,6 +762,9 @@ class Importer:
                 article.provider = providers[merged["provider"]]
             if "body" in changed:
                 article.body_html = entry.body_html  # a changed body is the file's
+            if article.went_live_at is None and article.go_live_at == dated != article.published_at:
+                # Waiting for its old date (the rule below): it follows the file's new one.
+                article.go_live_at = None
             scheduled = _schedule_if_dated_ahead(entry, article, now) if changed else ()
             for column, value in status_change(
                 article, ours["status"], article.status, now

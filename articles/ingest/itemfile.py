@@ -609,10 +609,11 @@ def _text(data, key, *, required=False, where="", max_length=None):
 
 
 # NUL and the other C0 controls but tab and line breaks: no text needs them, PostgreSQL
-# refuses NUL, and they garble pages and feeds (XML 1.0 forbids them). Also the
-# bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
-# make a title read as what it is not ("invoice\u202efdp.exe" shows as "invoiceexe.pdf").
-_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# refuses NUL, and they garble pages and feeds (XML 1.0 forbids them). Also the two
+# bidirectional overrides (U+202D, U+202E): they make a text read as what it is not
+# ("invoice\u202efdp.exe" shows as "invoiceexe.pdf"). The embeddings and isolates that
+# mixed-direction text uses are fine.
+_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202d\u202e]")
 
 
 def _refuse_control_characters(value: str, label: str, data, key):
@@ -923,14 +924,15 @@ def _str_list(value, key, warnings) -> list[str]:
     return [str(v) for v in value if v is not None and not isinstance(v, dict | list)]
 
 
-def taxonomy_of(data: dict) -> TaxonomyEntry | None:
+def taxonomy_of(data: dict, base_url="") -> TaxonomyEntry | None:
     """The entry that a taxonomy file's stored data (`TaxonomyEntry.data`, kept as a
-    topic's `taxonomy_data`) describes, or None when it holds none: what the last
-    import took from the file, for the next one's three-way merge."""
+    topic's `taxonomy_data`) describes, read as the import read it (`base_url` resolves
+    its relative links), or None when it holds none: what the last import took from the
+    file, for the next one's three-way merge."""
     if not isinstance(data, dict) or "taxonomy" not in data:
         return None
     try:
-        return _taxonomy("", data, "")
+        return _taxonomy("", data, base_url)
     except _Invalid:
         return None
 

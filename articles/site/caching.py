@@ -229,4 +229,9 @@ def public_page(view, *, not_allowed=not_allowed_text, timeless=False, cross_ori
 
 def _conditional(request, response):
     """A 304 Not Modified when the client already holds this version."""
-    return get_conditional_response(request, etag=response.get("ETag"), response=response)
+    answer = get_conditional_response(request, etag=response.get("ETag"), response=response)
+    if answer.status_code == 304:
+        # newsroom.compression gives it the Vary and the ETag form of this page's 200
+        # (a 304 of whitenoise's, say, whose 200 is never compressed there, keeps its own).
+        answer.compressible = True
+    return answer

@@ -916,8 +916,9 @@ class Page:
         return self.number - 1
 
 
-# What a number in an address is: ASCII digits, an optional minus sign before them.
-WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+# What a number in an address is: ASCII digits, an optional minus sign before them, and
+# few enough for any bound here (Python's int() refuses more than 4,300 with its own words).
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
 
 
 def page_number(value) -> int:

@@ -230,7 +230,7 @@ def test_change_form_saves_and_edits_topics(editor, client):
         ("quality", "-1", "Quality must be 0 or more"),
         ("heat_pin", "-1", "A pinned heat must be 0 or more"),
         ("original_url", "javascript:alert(1)", "Enter a valid http:// or https:// URL"),
-        ("web_url", "ftp://example.com/x", "Only http:// and https:// URLs are allowed"),
+        ("web_url", "ftp://example.com/x", "Only http:// and https:// URLs, without a user"),
     ],
 )
 def test_change_form_validation_messages(editor, client, field, value, message):

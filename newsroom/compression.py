@@ -17,7 +17,8 @@ Every response of such a type gets `Vary: Accept-Encoding`, compressed or not, s
 shared cache keeps the versions apart; for a client that takes a coding the public
 ETag is weak (RFC 9110 §8.8.1: a compressed body is not the same bytes), compressed
 or too short to be, so that a 304 can give the same validator as the 200 without
-knowing the page's length, and conditional requests still match. The public pages are the same for
+knowing the page's length, and conditional requests still match. The public pages
+are the same for
 every reader, so the compressed bodies are kept in a small per-process LRU keyed by
 the uncompressed body's ETag: a page served from the page cache is compressed once.
 
@@ -128,14 +129,13 @@ class CompressionMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        coding = chosen_coding(request.headers.get("Accept-Encoding", ""))
         if response.status_code == 304:
             del response.headers["Content-Length"]
             if getattr(response, "compressible", False) and _is_public(request, response):
                 # What the 200 would have carried (RFC 9110 15.4.5): its Vary and its
                 # ETag, weak for a client that takes a coding (below).
                 patch_vary_headers(response, ("Accept-Encoding",))
-                if coding:
+                if _coding_for(request):
                     _weaken_etag(response)
             return response
         content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
@@ -146,7 +146,10 @@ class CompressionMiddleware:
         ):
             return response
         patch_vary_headers(response, ("Accept-Encoding",))
-        if response.status_code != 200 or coding is None or not _is_public(request, response):
+        if response.status_code != 200 or not _is_public(request, response):
+            return response
+        coding = _coding_for(request)
+        if coding is None:
             return response
         etag = response.get("ETag", "")
         # Weak whether or not this body is worth compressing: the validator a client
@@ -165,6 +168,10 @@ class CompressionMiddleware:
         response.headers["Content-Length"] = str(len(body))
         response.headers["Content-Encoding"] = coding
         return response
+
+
+def _coding_for(request):
+    return chosen_coding(request.headers.get("Accept-Encoding", ""))
 
 
 def _weaken_etag(response):

@@ -608,7 +608,8 @@ class Importer:
                         "is kept"
                     )
             topic.kind = tax.kind
-            names = TOPIC_FIELDS if (tax.kind == "topic" or created) else TOPIC_FIELDS[1:]
+            # A tag file names a topic only when it makes it.
+            names = [n for n in TOPIC_FIELDS if n != "name" or tax.kind == "topic" or created]
             for name in names:
                 ours, theirs = getattr(topic, name), getattr(tax, name)
                 was = getattr(base, name) if base else Topic._meta.get_field(name).get_default()
@@ -762,10 +763,7 @@ class Importer:
                 article.provider = providers[merged["provider"]]
             if "body" in changed:
                 article.body_html = entry.body_html  # a changed body is the file's
-            if article.went_live_at is None and article.go_live_at == dated != article.published_at:
-                # Waiting for its old date (the rule below): it follows the file's new one.
-                article.go_live_at = None
-            scheduled = _schedule_if_dated_ahead(entry, article, now) if changed else ()
+            scheduled = _schedule_if_dated_ahead(entry, article, now, dated) if changed else ()
             for column, value in status_change(
                 article, ours["status"], article.status, now
             ).items():
@@ -1064,9 +1062,12 @@ def article_state(article: Article | None) -> str:
     return NO_ARTICLE if article is None else f"#{article.pk} at {article.updated_at.isoformat()}"
 
 
-def _schedule_if_dated_ahead(entry: Parsed, article: Article, now) -> tuple[str, ...]:
+def _schedule_if_dated_ahead(entry: Parsed, article: Article, now, dated=None) -> tuple[str, ...]:
     """Give a published article dated ahead its date as "go live at"
-    (models.go_live_for_future_date); the warning that says so, if it did."""
+    (models.go_live_for_future_date); the warning that says so, if it did. `dated`: the
+    article's date before this file's; one that waited for it follows the new date."""
+    if article.went_live_at is None and article.go_live_at == dated != article.published_at:
+        article.go_live_at = None
     go_live_at = go_live_for_future_date(article, now)
     if go_live_at is None:
         return ()

@@ -140,8 +140,8 @@ def read_only(view, *, not_allowed=not_allowed_text):
     def wrapper(request, *args, **kwargs):
         if request.method in READ_METHODS:
             return view(request, *args, **kwargs)
-        response = HttpResponse(status=200) if request.method == "OPTIONS" else None
-        response = response or not_allowed(request)
+        options = request.method == "OPTIONS"
+        response = HttpResponse(status=200) if options else not_allowed(request)
         response["Allow"] = ALLOW
         return response
 

@@ -9,5 +9,7 @@ class ArticlesConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401  (registers the deploy checks)
         from .receivers import connect
+        from .topic_sort_keys import connect as connect_triggers
 
         connect()  # every side effect of a change to what the site holds, in one place
+        connect_triggers(self)  # the database's own, (re)made after every migrate

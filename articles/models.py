@@ -141,6 +141,10 @@ class TaggedTopic(TaggedItemBase):
         "Article", on_delete=models.CASCADE, related_name="tagged_topics"
     )
     tag = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="tagged_articles")
+    # The article's Top and Latest sort keys, copied by database triggers
+    # (articles/topic_sort_keys.py) so a topic's list reads the topic's own index.
+    score = models.FloatField(null=True, editable=False)
+    published_at = models.DateTimeField(null=True, editable=False)
 
     class Meta:
         ordering = ("id",)
@@ -148,6 +152,13 @@ class TaggedTopic(TaggedItemBase):
             models.UniqueConstraint(
                 fields=["content_object", "tag"], name="taggedtopic_unique_article_topic"
             )
+        ]
+        # PostgreSQL's Top index needs NULLS LAST, which SQLite refuses: migration 0019.
+        indexes = [
+            models.Index(
+                fields=["tag", "-score", "-published_at", "-content_object"], name="topic_top"
+            ),
+            models.Index(fields=["tag", "-published_at", "-content_object"], name="topic_latest"),
         ]
 
 

@@ -9,7 +9,9 @@ What it does:
    --database (dropped and created again), then migrate and bulk_create: providers,
    topics, articles with images, topic links and some related coverage; 10% of the
    articles stay in review so the "published" filter has something to skip; then
-   every heat and Top score (ranking.recompute, timed).
+   every heat and Top score (ranking.recompute, timed). Two topic pages are measured:
+   "topic" (a topic on one article in 20) and "rare" (one on 30 articles, spread over
+   the whole table: the worst case for reading a topic in Top order);
    --keep reuses a database that already holds --articles articles; --images cached
    (the default) gives every image the pages show a cached copy (8 distinct pictures,
    shared), as in production once the worker has fetched them; --images none leaves
@@ -122,15 +124,35 @@ def build_database(database_url, count, keep=False, seed=4, images="cached"):
     published = Article.objects.published()
     middle = published.order_by("-published_at")[published.count() // 2 // 9 * 9]
     topic = Topic.objects.get(slug="topic-3")
+    rare = _rare_topic()
     return {
         "trivial": "/bench/trivial/",
         "home": "/",
         "article": middle.get_absolute_url(),
         "story": story_url,
         "topic": topic.get_absolute_url(),
+        "rare": rare.get_absolute_url(),
         "api": "/api/news/",
         "original": "/api/news/index.json",
     }
+
+
+def _rare_topic(members=30):
+    """A topic on `members` articles spread evenly over the table (made once, also in a
+    --keep database that predates it): the topic page's worst case, where reading the
+    articles in Top order finds one of its stories every few thousand articles."""
+    from articles.models import Article, TaggedTopic, Topic
+
+    rare, created = Topic.objects.get_or_create(
+        slug="rare-topic", defaults={"name": "Rare topic", "parent": Topic.objects.get(slug="ai")}
+    )
+    if created:
+        ids = list(Article.objects.order_by("id").values_list("id", flat=True))
+        step = max(1, len(ids) // members)
+        TaggedTopic.objects.bulk_create(
+            TaggedTopic(content_object_id=pk, tag=rare) for pk in ids[step // 2 :: step]
+        )
+    return rare
 
 
 def _drop_database(database_url):
@@ -437,7 +459,7 @@ def main():
     )
     parser.add_argument(
         "--pages",
-        default="home,article,story,topic,api,original",
+        default="home,article,story,topic,rare,api,original",
         help="which pages to measure (and trivial)",
     )
     parser.add_argument(

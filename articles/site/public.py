@@ -29,7 +29,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, models, router
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.html import format_html
@@ -878,6 +878,22 @@ def in_topic(queryset, topic):
     return queryset.filter(Exists(tagged))
 
 
+# Where a topic's link keeps each sort key of its article (see topic_sort_keys).
+_LINK_SORT_KEYS = {"score": "score", "published_at": "published_at", "id": "content_object_id"}
+
+
+def by_topic_links(ordering):
+    """A ranking order (articles' columns) on the copies of those columns that a
+    topic's links carry, so a topic's list is read from the links' own index in page
+    order: the articles' index would be walked past every article of other topics."""
+    result = []
+    for term in ordering:
+        term = term.copy()
+        term.expression = F(f"tagged_topics__{_LINK_SORT_KEYS[term.expression.name]}")
+        result.append(term)
+    return result
+
+
 def nav_topics(limit=8):
     """The masthead's topics: the first level under the root topic(s), by name.
 
@@ -1019,14 +1035,23 @@ class StoryList:
         grouping's candidates follow."""
         if articles is None:
             articles = published(now)
-        articles = self._filtered(articles)
+        listed = self._filtered(articles, join_topic=True)
         if self.one_per_story:
-            articles = one_per_story(articles, self._filtered(published(now)))
-        return ranking.order(articles, self.view)
-
-    def _filtered(self, articles):
+            listed = one_per_story(listed, self._filtered(published(now)))
+        ordering = ranking.ORDERINGS[self.view]
         if self.topic_id is not None:
-            articles = in_topic(articles, self.topic_id)
+            ordering = by_topic_links(ordering)
+        return listed.order_by(*ordering)
+
+    def _filtered(self, articles, join_topic=False):
+        """`articles` cut to the list's topic, outlet and heat. A topic's articles are
+        joined to their links (`join_topic`, for the list itself, read in their order:
+        see by_topic_links) or tested with EXISTS (for the story grouping's candidates)."""
+        if self.topic_id is not None:
+            if join_topic:  # one link per article and topic: the join repeats no row
+                articles = articles.filter(tagged_topics__tag_id=self.topic_id)
+            else:
+                articles = in_topic(articles, self.topic_id)
         if self.provider_id is not None:
             articles = articles.filter(provider_id=self.provider_id)
         if self.minimum_heat is not None:
@@ -1048,11 +1073,11 @@ class StoryList:
         with connections[alias].cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
-        columns = list(zip(fields, _row_converters(fields), strict=True))
-        return [
-            {name: to_python(value) for (name, to_python), value in zip(columns, row, strict=True)}
-            for row in found
-        ]
+        rows = [dict(zip(fields, row, strict=True)) for row in found]
+        for name, to_python in _row_converters(fields):
+            for row in rows:
+                row[name] = to_python(row[name])
+        return rows
 
 
 def _rows_sql(queryset, fields, start, stop, alias):
@@ -1105,8 +1130,8 @@ def _compiled_rows_query(stories, fields, start, stop, alias):
 
 @lru_cache(maxsize=64)
 def _row_converters(fields):
-    """What the ORM would do to each column read outside it: make datetimes aware and
-    decode JSON; everything else comes from the database driver as it is."""
+    """(field, converter) for the columns the ORM would convert when read outside it:
+    datetimes made aware, JSON decoded; the rest come from the driver as they are."""
     converters = []
     for name in fields:
         model, *path, last = [Article, *name.split("__")]
@@ -1114,16 +1139,10 @@ def _row_converters(fields):
             model = model._meta.get_field(step).related_model
         field = model._meta.get_field(last)
         if isinstance(field, models.DateTimeField):
-            converters.append(_db_datetime)
+            converters.append((name, _db_datetime))
         elif isinstance(field, models.JSONField):
-            converters.append(_db_json)
-        else:
-            converters.append(_as_is)
-    return converters
-
-
-def _as_is(value):
-    return value
+            converters.append((name, _db_json))
+    return tuple(converters)
 
 
 def _db_json(value):

@@ -1,0 +1,126 @@
+"""The articles' sort keys copied onto their topic links, kept by the database.
+
+A topic page lists the topic's published stories in Top or Latest order, one page at
+a time. Read from the articles' own order index, the database walks every article in
+that order and keeps those in the topic: cheap for a topic on every other article,
+but a topic on 30 of 100,000 articles walked nearly all of them (75-110 ms a page on
+SQLite). So each link row (articles_taggedtopic) carries its article's `score` and
+`published_at`, and the links' (topic, score, date, article) index gives a topic's
+page in order, however rare the topic (docs/benchmarks.md, "Topic pages").
+
+Triggers keep the copies, so no writer can forget them: the ORM's save(), update()
+and bulk_update(), the importer's raw inserts and COPY, taggit's add(). They are
+(re)created after every `migrate` (SQLite drops a table's triggers when a migration
+rebuilds the table), and the copies are repaired there too, for rows written while
+a trigger was missing.
+"""
+
+from django.db.models.signals import post_migrate
+
+ARTICLES, LINKS = "articles_article", "articles_taggedtopic"
+
+_SQLITE = [
+    # A new link (or one moved to another article) takes its article's keys.
+    f"""CREATE TRIGGER IF NOT EXISTS taggedtopic_sort_keys AFTER INSERT ON {LINKS}
+    BEGIN
+        UPDATE {LINKS} SET
+            score = (SELECT score FROM {ARTICLES} WHERE id = NEW.content_object_id),
+            published_at = (SELECT published_at FROM {ARTICLES} WHERE id = NEW.content_object_id)
+        WHERE id = NEW.id;
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS taggedtopic_sort_keys_moved
+    AFTER UPDATE OF content_object_id ON {LINKS}
+    BEGIN
+        UPDATE {LINKS} SET
+            score = (SELECT score FROM {ARTICLES} WHERE id = NEW.content_object_id),
+            published_at = (SELECT published_at FROM {ARTICLES} WHERE id = NEW.content_object_id)
+        WHERE id = NEW.id;
+    END""",
+    # An article's new keys go to its links (save() writes every column: only a real
+    # change costs an UPDATE). An article inserted after its links (deferred foreign
+    # keys allow it) gives them its keys too.
+    f"""CREATE TRIGGER IF NOT EXISTS article_sort_keys_to_topics
+    AFTER UPDATE OF score, published_at ON {ARTICLES}
+    WHEN NEW.score IS NOT OLD.score OR NEW.published_at IS NOT OLD.published_at
+    BEGIN
+        UPDATE {LINKS} SET score = NEW.score, published_at = NEW.published_at
+        WHERE content_object_id = NEW.id;
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS article_sort_keys_to_early_topics
+    AFTER INSERT ON {ARTICLES}
+    BEGIN
+        UPDATE {LINKS} SET score = NEW.score, published_at = NEW.published_at
+        WHERE content_object_id = NEW.id;
+    END""",
+]
+
+_POSTGRES = [
+    f"""CREATE OR REPLACE FUNCTION taggedtopic_sort_keys() RETURNS trigger AS $$
+    BEGIN
+        SELECT score, published_at INTO NEW.score, NEW.published_at
+        FROM {ARTICLES} WHERE id = NEW.content_object_id;
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    f"""CREATE OR REPLACE TRIGGER taggedtopic_sort_keys
+    BEFORE INSERT OR UPDATE OF content_object_id ON {LINKS}
+    FOR EACH ROW EXECUTE FUNCTION taggedtopic_sort_keys()""",
+    f"""CREATE OR REPLACE FUNCTION article_sort_keys_to_topics() RETURNS trigger AS $$
+    BEGIN
+        UPDATE {LINKS} SET score = NEW.score, published_at = NEW.published_at
+        WHERE content_object_id = NEW.id;
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql""",
+    f"""CREATE OR REPLACE TRIGGER article_sort_keys_to_topics
+    AFTER UPDATE OF score, published_at ON {ARTICLES}
+    FOR EACH ROW WHEN (NEW.score IS DISTINCT FROM OLD.score
+                       OR NEW.published_at IS DISTINCT FROM OLD.published_at)
+    EXECUTE FUNCTION article_sort_keys_to_topics()""",
+    f"""CREATE OR REPLACE TRIGGER article_sort_keys_to_early_topics
+    AFTER INSERT ON {ARTICLES}
+    FOR EACH ROW EXECUTE FUNCTION article_sort_keys_to_topics()""",
+]
+
+# The copies that differ from their article's keys, set right.
+_REPAIR = f"""
+    UPDATE {LINKS} SET
+        score = (SELECT a.score FROM {ARTICLES} a WHERE a.id = content_object_id),
+        published_at = (SELECT a.published_at FROM {ARTICLES} a WHERE a.id = content_object_id)
+    WHERE EXISTS (
+        SELECT 1 FROM {ARTICLES} a WHERE a.id = {LINKS}.content_object_id
+        AND (a.score {{differs}} {LINKS}.score OR a.published_at {{differs}} {LINKS}.published_at)
+    )
+"""
+_DIFFERS = {"sqlite": "IS NOT", "postgresql": "IS DISTINCT FROM"}
+TRIGGERS = {"sqlite": _SQLITE, "postgresql": _POSTGRES}
+
+
+def install(connection):
+    """Create the triggers on `connection`'s database if missing and repair the copies;
+    returns how many links were repaired."""
+    with connection.cursor() as cursor:
+        for statement in TRIGGERS[connection.vendor]:
+            cursor.execute(statement)
+        cursor.execute(_REPAIR.replace("{differs}", _DIFFERS[connection.vendor]))
+        return cursor.rowcount
+
+
+def _after_migrate(using, plan=None, **kwargs):
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor in TRIGGERS and _has_copies(connection):
+        install(connection)
+
+
+def _has_copies(connection):
+    """Whether the links have their columns (not before migration 0019, nor after
+    migrating back past it)."""
+    with connection.cursor() as cursor:
+        if LINKS not in connection.introspection.table_names(cursor):
+            return False
+        columns = connection.introspection.get_table_description(cursor, LINKS)
+    return {"score", "published_at"} <= {column.name for column in columns}
+
+
+def connect(app_config):
+    post_migrate.connect(_after_migrate, sender=app_config, dispatch_uid=__name__)

@@ -301,14 +301,14 @@ def test_a_parser_bug_fails_only_that_file(monkeypatch, tmp_path):
 
 
 def test_a_write_that_raises_fails_only_that_file(monkeypatch, tmp_path):
-    real = importer.Importer._write_children
+    real = importer.Importer._replace_children
 
-    def overflow(self, rows, topics):
+    def overflow(self, rows, replace_lists, topics):
         if any(article.web_url.endswith("story-1") for article, _, _ in rows):
             raise OverflowError("Python int too large to convert to SQLite INTEGER")
-        return real(self, rows, topics)
+        return real(self, rows, replace_lists, topics)
 
-    monkeypatch.setattr(importer.Importer, "_write_children", overflow)
+    monkeypatch.setattr(importer.Importer, "_replace_children", overflow)
     for n in (1, 2, 3):
         write(tmp_path, f"{n}.md", item_text(n))
     code, out, err = run_import(tmp_path)

@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.ingest import itemfile
+from articles.ingest.bulk import insert_rows
 from articles.ingest.importer import Importer
 from articles.ingest.itemfile import Coverage, Image, Item
 from articles.ingest.snapshot import values_of
@@ -223,6 +224,25 @@ def test_a_dry_run_computes_no_side_effects_a_real_run_does(tmp_path):
         assert heard == [2]
     finally:
         changes.articles_changing.disconnect(dispatch_uid="test-dry-run")
+
+
+def test_a_dry_run_writes_no_child_rows(monkeypatch, tmp_path):
+    # A file's topics, images and coverage decide no outcome: the admin's preview (a
+    # dry run) does not pay for writing them, a real run writes them all.
+    from articles.ingest import importer
+
+    written = []
+
+    def recording(model, rows, **kwargs):
+        written.append(model.__name__)
+        return insert_rows(model, rows, **kwargs)
+
+    monkeypatch.setattr(importer, "insert_rows", recording)
+    write(tmp_path, make_item(1, topics=["Chips"]))
+    run_import(tmp_path, dry_run=True)
+    assert written == []
+    run_import(tmp_path)
+    assert sorted(written) == ["ArticleImage", "RelatedCoverage", "TaggedTopic"]
 
 
 BAD_FILES = {

@@ -812,16 +812,12 @@ class Importer:
             )
 
         # Child rows: all of a new article's, and the changed lists of an updated one.
-        rows = [(a, values, set(LIST_FIELDS)) for a, values in new_articles] + replace_lists
-        if replace_lists:
-            ids_by_field = {
-                name: [a.pk for a, _, f in replace_lists if name in f] for name in LIST_FIELDS
-            }
-            TaggedTopic.objects.filter(content_object_id__in=ids_by_field["topics"]).delete()
-            ArticleImage.objects.filter(article_id__in=ids_by_field["images"]).delete()
-            RelatedCoverage.objects.filter(article_id__in=ids_by_field["coverage"]).delete()
-        self._write_children(rows, topics)
-        if not self.dry_run:  # links decide no file's outcome (and cannot fail)
+        # A dry run writes none of them, nor the related-story links: they decide no
+        # file's outcome and cannot fail (the schema holds their values to the columns'
+        # limits, a file's topics are distinct), and they were a third of a preview.
+        if not self.dry_run:
+            rows = [(a, values, set(LIST_FIELDS)) for a, values in new_articles] + replace_lists
+            self._replace_children(rows, replace_lists, topics)
             self._link_related_stories(
                 [a for a, _ in new_articles], [a for a, _, f in rows if "coverage" in f]
             )
@@ -877,8 +873,16 @@ class Importer:
         article.last_import_run_id = self._run.pk  # None in a dry run: no row
         article.import_conflicts = [c.to_dict() for c in conflicts]
 
-    def _write_children(self, rows, topics: dict[str, Topic]):
-        """Insert the topic links, images and coverage of a batch (plain rows, see insert_rows)."""
+    def _replace_children(self, rows, replace_lists, topics: dict[str, Topic]):
+        """Insert the topic links, images and coverage of a batch (plain rows, see
+        insert_rows), after deleting the lists its updated articles replace."""
+        if replace_lists:
+            ids_by_field = {
+                name: [a.pk for a, _, f in replace_lists if name in f] for name in LIST_FIELDS
+            }
+            TaggedTopic.objects.filter(content_object_id__in=ids_by_field["topics"]).delete()
+            ArticleImage.objects.filter(article_id__in=ids_by_field["images"]).delete()
+            RelatedCoverage.objects.filter(article_id__in=ids_by_field["coverage"]).delete()
         tagged, images, coverage = [], [], []
         for article, values, fields in rows:
             if "topics" in fields:

@@ -19,40 +19,35 @@ from django.db.models.signals import post_migrate
 
 ARTICLES, LINKS = "articles_article", "articles_taggedtopic"
 
-_SQLITE = [
-    # A new link (or one moved to another article) takes its article's keys.
-    f"""CREATE TRIGGER IF NOT EXISTS taggedtopic_sort_keys AFTER INSERT ON {LINKS}
+# SQLite: each trigger by name, made afresh by install() (so a changed definition
+# replaces the old one). SQLite has no BEFORE trigger that sets NEW: a new link is
+# written, then given its article's keys.
+_LINK_TAKES_KEYS = f"""
     BEGIN
         UPDATE {LINKS} SET
             score = (SELECT score FROM {ARTICLES} WHERE id = NEW.content_object_id),
             published_at = (SELECT published_at FROM {ARTICLES} WHERE id = NEW.content_object_id)
         WHERE id = NEW.id;
-    END""",
-    f"""CREATE TRIGGER IF NOT EXISTS taggedtopic_sort_keys_moved
-    AFTER UPDATE OF content_object_id ON {LINKS}
+    END"""
+_ARTICLE_GIVES_KEYS = f"""
     BEGIN
-        UPDATE {LINKS} SET
-            score = (SELECT score FROM {ARTICLES} WHERE id = NEW.content_object_id),
-            published_at = (SELECT published_at FROM {ARTICLES} WHERE id = NEW.content_object_id)
-        WHERE id = NEW.id;
-    END""",
+        UPDATE {LINKS} SET score = NEW.score, published_at = NEW.published_at
+        WHERE content_object_id = NEW.id;
+    END"""
+_SQLITE = {
+    # A new link, or one moved to another article.
+    "taggedtopic_sort_keys": f"AFTER INSERT ON {LINKS} {_LINK_TAKES_KEYS}",
+    "taggedtopic_sort_keys_moved": (
+        f"AFTER UPDATE OF content_object_id ON {LINKS} {_LINK_TAKES_KEYS}"
+    ),
     # An article's new keys go to its links (save() writes every column: only a real
-    # change costs an UPDATE). An article inserted after its links (deferred foreign
+    # change costs an UPDATE); an article inserted after its links (deferred foreign
     # keys allow it) gives them its keys too.
-    f"""CREATE TRIGGER IF NOT EXISTS article_sort_keys_to_topics
-    AFTER UPDATE OF score, published_at ON {ARTICLES}
-    WHEN NEW.score IS NOT OLD.score OR NEW.published_at IS NOT OLD.published_at
-    BEGIN
-        UPDATE {LINKS} SET score = NEW.score, published_at = NEW.published_at
-        WHERE content_object_id = NEW.id;
-    END""",
-    f"""CREATE TRIGGER IF NOT EXISTS article_sort_keys_to_early_topics
-    AFTER INSERT ON {ARTICLES}
-    BEGIN
-        UPDATE {LINKS} SET score = NEW.score, published_at = NEW.published_at
-        WHERE content_object_id = NEW.id;
-    END""",
-]
+    "article_sort_keys_to_topics": f"""AFTER UPDATE OF score, published_at ON {ARTICLES}
+        WHEN NEW.score IS NOT OLD.score OR NEW.published_at IS NOT OLD.published_at
+        {_ARTICLE_GIVES_KEYS}""",
+    "article_sort_keys_to_early_topics": f"AFTER INSERT ON {ARTICLES} {_ARTICLE_GIVES_KEYS}",
+}
 
 _POSTGRES = [
     f"""CREATE OR REPLACE FUNCTION taggedtopic_sort_keys() RETURNS trigger AS $$
@@ -91,12 +86,19 @@ _REPAIR = f"""
     )
 """
 _DIFFERS = {"sqlite": "IS NOT", "postgresql": "IS DISTINCT FROM"}
-TRIGGERS = {"sqlite": _SQLITE, "postgresql": _POSTGRES}
+TRIGGERS = {
+    "sqlite": [
+        statement
+        for name, definition in _SQLITE.items()
+        for statement in (f"DROP TRIGGER IF EXISTS {name}", f"CREATE TRIGGER {name} {definition}")
+    ],
+    "postgresql": _POSTGRES,
+}
 
 
 def install(connection):
-    """Create the triggers on `connection`'s database if missing and repair the copies;
-    returns how many links were repaired."""
+    """Make the triggers on `connection`'s database (afresh, or replaced in place) and
+    repair the copies; returns how many links were repaired."""
     with connection.cursor() as cursor:
         for statement in TRIGGERS[connection.vendor]:
             cursor.execute(statement)

@@ -13,8 +13,11 @@ An item's score for a topic adds, for each part of the item, the part's weight t
 the number of matches (at most 3): the title weighs 2, the excerpt 1, the other
 outlets' coverage (their titles and excerpts) 0.5. A topic is *offered* (ticked by
 default on the desk) from OFFER_SCORE, that is one match in the title or two in the
-excerpt; a topic offered brings its parent topics, marked as such. Lower scores are
-shown as weaker suggestions, not ticked.
+excerpt, if it leads: of the topics under a root, only the best-scoring one and a
+runner-up within RUNNER_UP_SHARE of it are ticked, since an item is about one subject
+and seldom two (the corpus's editors chose one topic besides the root for 103 of its
+144 items, two for 7). A topic offered brings its parent topics, marked as such. The
+rest are shown as weaker suggestions, not ticked.
 
 Measured on the real corpus by bench/topic_suggestions.py (docs/suggestions.md).
 Pure Python: no database, so the desk, `manage.py suggest_topics` and the measurement
@@ -32,6 +35,8 @@ EXCERPT_WEIGHT = 1.0
 COVERAGE_WEIGHT = 0.5
 MAX_COUNTED_MATCHES = 3
 OFFER_SCORE = 2.0
+MAX_OFFERED = 2
+RUNNER_UP_SHARE = 0.75
 
 # Light stemming: enough to join the forms news text uses, never below 4 letters.
 _SUFFIXES = ("ically", "ical", "ally", "ics", "ic", "ies", "es", "s", "al")
@@ -137,6 +142,7 @@ def suggest(
         if score:
             found[topic.name] = Suggestion(topic.name, score, score >= OFFER_SCORE, matched)
     parents = {topic.name: topic.parent for topic in topics}
+    _offer_the_leading([s for s in found.values() if parents[s.topic]])
     for suggestion in [s for s in found.values() if s.offered]:
         parent, child = parents.get(suggestion.topic), suggestion.topic
         while parent and parent not in found:
@@ -145,6 +151,17 @@ def suggest(
         if parent and not found[parent].offered:
             found[parent].offered, found[parent].parent_of = True, child
     return sorted(found.values(), key=lambda s: (not s.offered, -s.score, s.topic))
+
+
+def _offer_the_leading(suggestions: list[Suggestion]):
+    """Of `suggestions` (topics under a root: the root topic, the site's own subject,
+    is no rival), keep ticked only the best-scoring one and a runner-up that comes
+    close (at least RUNNER_UP_SHARE of the best): an item is about one subject, seldom
+    two."""
+    ranked = sorted((s for s in suggestions if s.offered), key=lambda s: -s.score)
+    for place, suggestion in enumerate(ranked):
+        if place >= MAX_OFFERED or suggestion.score < RUNNER_UP_SHARE * ranked[0].score:
+            suggestion.offered = False
 
 
 class _Text:

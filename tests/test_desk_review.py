@@ -237,3 +237,13 @@ def test_articles_of_the_same_story_are_suggested_as_related_and_linked_when_tic
     assert set(first.related_stories.all()) == {second, third}
     entry = LogEntry.objects.filter(object_id=str(first.pk)).latest("action_time")
     assert entry.get_change_message() == "Changed Related stories."
+
+
+def test_a_strong_suggestion_trailing_the_leader_is_unticked_but_not_called_weak():
+    from articles.admin.desk import suggestion_label
+    from articles.suggestions import Suggestion
+
+    assert suggestion_label(Suggestion("Robotics", 3.0, False, ["robot"])) == "Robotics — “robot”"
+    assert suggestion_label(Suggestion("Robotics", 1.0, False, ["robot"])) == (
+        "Robotics — “robot” (weak)"
+    )

@@ -73,6 +73,23 @@ def test_coverage_counts_for_less_than_the_item_itself():
     assert [(s.topic, s.score, s.offered) for s in weak] == [("Google AI", 1.0, False)]  # 2 x 0.5
 
 
+def test_only_the_leading_topic_and_a_close_runner_up_are_ticked():
+    # Security 2 (title) + 2 (excerpt) = 4; Computer Vision 2 + 1 = 3; Ethics 2.
+    text = dict(
+        title="Security cameras, facial recognition and ethics",
+        excerpt="Security teams add facial recognition.",
+    )
+    found = {s.topic: s for s in suggest(TAXONOMY, **text)}
+    assert {name for name, s in found.items() if s.offered} == {
+        "AI in Security",
+        "Computer Vision",  # 3 >= 0.75 x 4
+        "AI",  # their parent
+    }
+    assert found["AI Ethics"].score == 2.0 and not found["AI Ethics"].offered  # shown, unticked
+    alone = offered(title="Security cameras and ethics", excerpt="Security, security.")
+    assert set(alone) == {"AI in Security", "AI"}  # Ethics 2 < 0.75 x 4
+
+
 def test_an_offered_topic_brings_its_parents_marked_as_such():
     found = offered(title="TensorFlow 3 is out")
     assert found["TensorFlow"].matched == ["TensorFlow"]
@@ -143,4 +160,4 @@ def test_the_corpus_measurement_holds(corpus):
     )  # fmt: skip
     line = next(row for row in result.stdout.splitlines() if row.startswith("offered by default"))
     precision, recall = (float(x) for x in line.split()[3:5])
-    assert precision >= 0.75 and recall >= 0.58, result.stdout
+    assert precision >= 0.81 and recall >= 0.57, result.stdout

@@ -382,5 +382,8 @@ def suggestion_label(suggestion: suggestions.Suggestion) -> str:
     if suggestion.parent_of and not suggestion.matched:
         return f"{suggestion.topic} — parent of {suggestion.parent_of}"
     words = ", ".join(f"“{word}”" for word in suggestion.matched)
-    strength = "" if suggestion.offered else " (weak)"
+    # Weak: below the offer score. One that scores well but trails the leading topic
+    # is unticked without being weak.
+    weak = not suggestion.offered and suggestion.score < suggestions.OFFER_SCORE
+    strength = " (weak)" if weak else ""
     return f"{suggestion.topic} — {words}{strength}"

@@ -9,13 +9,14 @@ SQLite). So each link row (articles_taggedtopic) carries its article's `score` a
 page in order, however rare the topic (docs/benchmarks.md, "Topic pages").
 
 Triggers keep the copies, so no writer can forget them: the ORM's save(), update()
-and bulk_update(), the importer's raw inserts and COPY, taggit's add(). They are
-(re)created after every `migrate` (SQLite drops a table's triggers when a migration
-rebuilds the table), and the copies are repaired there too, for rows written while
-a trigger was missing.
+and bulk_update(), the importer's raw inserts and COPY, taggit's add(). They live
+outside the migrations: dropped before every `migrate` and made again after it, when
+the copies are also repaired. A migration that rebuilds a table on SQLite (most
+AlterFields) would otherwise fail on a trigger naming the table, or drop the table's
+own triggers with it; with them gone, a migration needs to know nothing of them.
 """
 
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 
 ARTICLES, LINKS = "articles_article", "articles_taggedtopic"
 
@@ -106,7 +107,32 @@ def install(connection):
         return cursor.rowcount
 
 
-def _after_migrate(using, plan=None, **kwargs):
+def uninstall(connection):
+    """Drop the triggers on `connection`'s database (the functions stay on PostgreSQL)."""
+    with connection.cursor() as cursor:
+        for name, table in _TRIGGER_TABLES.items():
+            on = f" ON {table}" if connection.vendor == "postgresql" else ""
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}{on}")
+
+
+# Every trigger, with its table (PostgreSQL's DROP TRIGGER names it).
+_TRIGGER_TABLES = {
+    "taggedtopic_sort_keys": LINKS,
+    "taggedtopic_sort_keys_moved": LINKS,  # SQLite's; PostgreSQL's first one covers it
+    "article_sort_keys_to_topics": ARTICLES,
+    "article_sort_keys_to_early_topics": ARTICLES,
+}
+
+
+def _before_migrate(using, **kwargs):
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor in TRIGGERS and _has_copies(connection):
+        uninstall(connection)
+
+
+def _after_migrate(using, **kwargs):
     from django.db import connections
 
     connection = connections[using]
@@ -125,4 +151,5 @@ def _has_copies(connection):
 
 
 def connect(app_config):
+    pre_migrate.connect(_before_migrate, sender=app_config, dispatch_uid=__name__)
     post_migrate.connect(_after_migrate, sender=app_config, dispatch_uid=__name__)

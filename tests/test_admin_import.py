@@ -553,3 +553,77 @@ def test_a_changed_image_list_reads_as_the_images_not_as_python(client, imported
     shown = page(client, the_upload)
     assert "A chart (https://img.example/added.jpg)" in shown
     assert "{&#x27;url&#x27;" not in shown and "{'url'" not in shown
+
+
+# -- two web servers, one database ------------------------------------------------------------
+
+# One step of an editor's visit, run by `manage.py shell` as a web server of its own would
+# serve it (its own process, media folder and temporary folder); prints what it saw.
+SERVER_STEP = """
+import json, os, pathlib
+from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.test.utils import setup_test_environment
+from django.urls import reverse
+from articles.models import Article, ImportUpload
+setup_test_environment()  # the test client's host
+editor, _ = User.objects.get_or_create(username="edna", defaults={"is_staff": True})
+editor.groups.add(Group.objects.get(name="Editors"))
+client = Client()
+client.force_login(editor)
+step = os.environ["STEP"]
+if step == "upload":
+    data = pathlib.Path(os.environ["ZIP"]).read_bytes()
+    chosen = SimpleUploadedFile("news.zip", data, content_type="application/zip")
+    seen = client.post(reverse("admin:articles_importupload_add"), {"files": [chosen]}).status_code
+else:
+    the_upload = ImportUpload.objects.get()
+    view = "confirm" if step == "confirm" else "change"
+    url = reverse(f"admin:articles_importupload_{view}", args=[the_upload.pk])
+    response = client.post(url) if step == "confirm" else client.get(url)
+    seen = response.status_code, response.content.decode() if step == "preview" else ""
+print(json.dumps({"seen": seen, "articles": Article.objects.count()}))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_web_servers_sharing_the_database_preview_on_one_and_confirm_on_the_other(
+    tmp_path,
+):
+    import json
+    import shutil
+
+    from tests.test_concurrency import manage, process_env, shared_database_url
+
+    url = shared_database_url(tmp_path)
+    archive = tmp_path / "news.zip"
+    archive.write_bytes(zip_of([news_file(n) for n in range(1, 4)]))
+
+    def server(name):
+        folders = {key: tmp_path / name / key for key in ("media", "tmp")}
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        env = process_env(url) | {
+            "DJANGO_MEDIA_ROOT": str(folders["media"]),
+            "TMPDIR": str(folders["tmp"]),
+            "ZIP": str(archive),
+        }
+        return env, folders
+
+    def step(env, name):
+        out = manage("shell", "-c", SERVER_STEP, env=env | {"STEP": name}).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    first, first_folders = server("first")
+    assert step(first, "upload")["seen"] == 302
+    for folder in first_folders.values():  # the first server is gone, with its disk
+        shutil.rmtree(folder)
+
+    second, _ = server("second")
+    manage("worker", "--batch", "--no-startup-delay", env=second)  # the preview
+    status, html = step(second, "preview")["seen"]
+    assert status == 200 and "3 created" in html
+    assert step(second, "confirm")["seen"][0] == 302
+    manage("worker", "--batch", "--no-startup-delay", env=second)  # the import
+    assert step(second, "preview")["articles"] == 3

@@ -12,4 +12,4 @@ class ArticlesConfig(AppConfig):
         from .topic_sort_keys import connect as connect_triggers
 
         connect()  # every side effect of a change to what the site holds, in one place
-        connect_triggers(self)  # the database's own, (re)made after every migrate
+        connect_triggers(self)  # the database's own: dropped before every migrate, made after

@@ -124,20 +124,20 @@ _TRIGGER_TABLES = {
 }
 
 
-def _before_migrate(using, **kwargs):
-    from django.db import connections
+def _on_the_copies(action):
+    """A migrate signal receiver doing `action` on databases whose links have copies."""
 
-    connection = connections[using]
-    if connection.vendor in TRIGGERS and _has_copies(connection):
-        uninstall(connection)
+    def receiver(using, **kwargs):
+        from django.db import connections
+
+        connection = connections[using]
+        if connection.vendor in TRIGGERS and _has_copies(connection):
+            action(connection)
+
+    return receiver
 
 
-def _after_migrate(using, **kwargs):
-    from django.db import connections
-
-    connection = connections[using]
-    if connection.vendor in TRIGGERS and _has_copies(connection):
-        install(connection)
+_before_migrate, _after_migrate = _on_the_copies(uninstall), _on_the_copies(install)
 
 
 def _has_copies(connection):

@@ -36,7 +36,7 @@ def _copies_differ():
     ]
 
 
-def test_every_writer_keeps_the_links_copies(django_capture_on_commit_callbacks):
+def test_every_writer_keeps_the_links_copies():
     chips, robots = (
         Topic.objects.create(name="Chips", slug="chips"),
         Topic.objects.create(name="Robots", slug="robots"),

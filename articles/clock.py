@@ -20,6 +20,14 @@ def now() -> dt.datetime:
     return timezone.now()
 
 
+def local(moment: dt.datetime) -> dt.datetime:
+    """`moment` in the site's time zone (TIME_ZONE), as the public pages show dates
+    and build article addresses. The reader site never activates another zone, so
+    this skips `timezone.localtime()`'s context-local lookup of the active one: a
+    story page shows about sixty dates, and that lookup was a tenth of its time."""
+    return moment.astimezone(timezone.get_default_timezone())
+
+
 def minute(moment: dt.datetime) -> dt.datetime:
     """The start of the minute `moment` falls in."""
     return moment.replace(second=0, microsecond=0)

@@ -25,13 +25,14 @@ import re
 from functools import lru_cache
 
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+
+from .. import clock
 
 
 def article_address(slug, published_at):
     """The article page's path for an article's slug and date (the date as shown
     on this site, in its time zone)."""
-    date = timezone.localtime(published_at)
+    date = clock.local(published_at)
     return article_path(date.year, date.month, date.day, slug)
 
 

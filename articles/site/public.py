@@ -336,12 +336,14 @@ def article_at(year, month, day, slug):
             return detail(published(), slug=slug)
         except Http404:
             pass  # a slug whose own words begin with a date ("2025-01-01-review")
+    zone = timezone.get_default_timezone()  # the zone clock.local() builds addresses in
     try:
-        start = timezone.make_aware(datetime.datetime(year, month, day))
+        start = timezone.make_aware(datetime.datetime(year, month, day), zone)
     except ValueError:  # no such day
         raise Http404("No such article.") from None
     end = timezone.make_aware(
-        datetime.datetime.combine(start.date() + datetime.timedelta(days=1), datetime.time())
+        datetime.datetime.combine(start.date() + datetime.timedelta(days=1), datetime.time()),
+        zone,
     )
     article = _published_on(start, end, slug)
     if article is None:
@@ -760,9 +762,9 @@ CARD_FIELDS = (
 
 
 def reading_moment():
-    """(the reader's time zone, now): what every card of a page reads its dates with,
-    taken once per page (the active time zone is a context-local lookup)."""
-    return timezone.get_current_timezone(), timezone.now()
+    """(the site's time zone, now): what every card of a page reads its dates with,
+    taken once per page; the zone is the one `clock.local()` shows dates in."""
+    return timezone.get_default_timezone(), clock.now()
 
 
 def _row_card(row, hosted, moment, outlets) -> Card:

@@ -25,10 +25,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.template.defaultfilters import truncatechars as django_truncatechars
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
 from jinja2 import Environment
 from markupsafe import Markup
 
+from .. import clock
 from ..links import is_http_url
 from . import public
 
@@ -128,14 +128,14 @@ def jsonld(data):
 
 def isodate(value):
     """A datetime in the site's time zone, ISO 8601 (Django's `date:"c"`)."""
-    return timezone.localtime(value).isoformat() if value else ""
+    return clock.local(value).isoformat() if value else ""
 
 
 def shortdate(value):
     """A datetime in the site's time zone as "7 Mar 2026" (Django's `date:"j M Y"`)."""
     if not value:
         return ""
-    date = timezone.localtime(value)
+    date = clock.local(value)
     return f"{date.day} {date:%b %Y}"
 
 

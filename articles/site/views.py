@@ -9,10 +9,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import strip_tags
 
-from .. import ranking
+from .. import clock, ranking
 from ..links import is_http_url
 from ..models import BOOST_LIMIT_HOURS, Provider, Topic
 from . import public
@@ -83,7 +82,7 @@ def provider(request, domain):
 @public_page
 def detail(request, year, month, day, slug):
     article = public.article_at(year, month, day, slug)
-    date = timezone.localtime(article.published_at)
+    date = clock.local(article.published_at)
     if (date.year, date.month, date.day, path_slug(article.slug)) != (year, month, day, slug):
         return redirect(article, permanent=True)  # an older address of the article
     topics = article.topic_refs

@@ -11,7 +11,7 @@ from articles.models import ArticleImage
 from articles.site.public import time_ago
 
 from .conftest import ROOT
-from .factories import hours_ago, make_article, make_topic
+from .factories import hours_ago, make_article, make_coverage, make_topic
 from .image_support import host_image
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache_off")]
@@ -95,26 +95,41 @@ def test_the_footer_sits_at_the_foot_of_a_short_page():
     assert re.search(r"\nbody > main \{ flex: 1 0 auto; \}", css)
 
 
-def test_a_cards_html_is_kept_for_the_card_and_changes_with_it(client, monkeypatch):
-    # show_card keeps each card's HTML: a second view renders no card again, and a
-    # card that reads otherwise (its headline edited) is rendered afresh.
+def _card_on_home(title):
+    article = make_article(title, published_at=hours_ago(3))
+    return "/", article
+
+
+def _coverage_on_its_article(title):
+    article = make_article("Robots at work", published_at=hours_ago(3))
+    return article.get_absolute_url(), make_coverage(article, title=title)
+
+
+@pytest.mark.parametrize(
+    ("macro", "shown_on"), [("card", _card_on_home), ("coverage_entry", _coverage_on_its_article)]
+)
+def test_a_pieces_html_is_kept_for_its_value_and_changes_with_it(
+    client, monkeypatch, macro, shown_on
+):
+    # show_card and show_coverage keep each piece's HTML: a second view renders it not
+    # again, and a piece that reads otherwise (its headline edited) is rendered afresh.
     from jinja2.runtime import Macro
 
-    story = make_article("Robots learn to fold laundry", published_at=hours_ago(3))
+    url, row = shown_on("Robots learn to fold laundry")
     rendered = []
     real = Macro.__call__
 
     def counting(self, *args, **kwargs):
-        if self.name == "card":
+        if self.name == macro:
             rendered.append(args[0].title)
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Macro, "__call__", counting)
-    assert "Robots learn to fold laundry" in client.get("/").text
-    assert "Robots learn to fold laundry" in client.get("/").text
+    assert "Robots learn to fold laundry" in client.get(url).text
+    assert "Robots learn to fold laundry" in client.get(url).text
     assert rendered.count("Robots learn to fold laundry") <= 1  # (0: kept by a test before)
-    story.title = "Robots learn to fold shirts"
-    story.save()
-    page = client.get("/").text
+    row.title = "Robots learn to fold shirts"
+    row.save()
+    page = client.get(url).text
     assert "Robots learn to fold shirts" in page and "fold laundry" not in page
     assert rendered[-1] == "Robots learn to fold shirts"

@@ -61,8 +61,12 @@ def environment(**options):
         canonical_url=canonical_url,
         link_with=link_with,
         nav_topics=public.nav_topics,
-        show_image=_image_renderer(env),
-        show_card=_card_renderer(env),
+        # show_image(p, sizes, cls="", alt="", priority=False): p a Rendition,
+        # Placeholder or upload; show_card(card, featured=False).
+        show_image=_kept_macro(env, "articles/picture.html", "picture", 8192),
+        show_card=_kept_macro(env, "articles/macros.html", "card", 4096),
+        show_coverage=_kept_macro(env, "articles/macros.html", "coverage_entry", 4096),
+        show_story_link=_kept_macro(env, "articles/macros.html", "story_link", 4096),
     )
     env.filters.update(
         http_url=http_url,
@@ -74,37 +78,23 @@ def environment(**options):
     return env
 
 
-def _image_renderer(env):
-    """`show_image(p, sizes, cls="", alt="", priority=False)`: articles/picture.html's macro
-    for `p` (a pictures.Rendition or Placeholder, or an upload), kept per arguments.
+def _kept_macro(env, template, name, maxsize):
+    """A macro of `template` as a function whose HTML is kept per arguments.
 
-    Its output depends on nothing but them (each is an immutable value: a Rendition is
-    the same for the same stored picture), so keeping it is never stale. Not kept with
-    DEBUG on, where templates are edited while the server runs.
+    For macros whose output depends on nothing but their arguments, each an immutable
+    value: a pictures.Rendition is the same for the same stored picture; a public.Card,
+    CoverageEntry or RelatedStory holds everything its HTML shows (a card's "3 h ago"
+    included, so a card whose age reads otherwise is another card). Keeping the HTML
+    is then never stale, and these pieces were most of a list page's and a story
+    page's rendering. Not kept with DEBUG on, where templates are edited while the
+    server runs.
     """
 
-    def render(p, sizes, cls="", alt="", priority=False):
-        macro = env.get_template("articles/picture.html").module.picture
-        return Markup(macro(p, sizes, cls, alt, priority))
+    def render(*args, **kwargs):
+        macro = getattr(env.get_template(template).module, name)
+        return Markup(macro(*args, **kwargs))
 
-    return render if settings.DEBUG else lru_cache(maxsize=8192)(render)
-
-
-def _card_renderer(env):
-    """`show_card(card, featured=False)`: articles/macros.html's `card` macro for `card`
-    (a public.Card), kept per arguments, as show_image keeps pictures.
-
-    A Card is an immutable value holding everything its HTML shows (its "3 h ago"
-    included, so a card whose age reads otherwise is another card): keeping the HTML
-    is never stale, and a list page's twenty cards were most of its rendering. Not kept
-    with DEBUG on, where templates are edited while the server runs.
-    """
-
-    def render(card, featured=False):
-        macro = env.get_template("articles/macros.html").module.card
-        return Markup(macro(card, featured=featured))
-
-    return render if settings.DEBUG else lru_cache(maxsize=4096)(render)
+    return render if settings.DEBUG else lru_cache(maxsize=maxsize)(render)
 
 
 @lru_cache(maxsize=1024)

@@ -267,8 +267,8 @@ def related_stories(article_ids):
 
 def _db_datetime(value):
     """A datetime read outside the ORM, aware: SQLite hands back naive UTC values."""
-    if value is not None and settings.USE_TZ and timezone.is_naive(value):
-        return timezone.make_aware(value, datetime.UTC)
+    if value is not None and value.tzinfo is None and settings.USE_TZ:
+        return value.replace(tzinfo=datetime.UTC)
     return value
 
 
